@@ -1,0 +1,8 @@
+"""HigherHRNet: bottom-up multi-person pose estimation (Cheng et al., CVPR 2020), a faithful reimplementation.
+
+Data flows one way through the sub-packages:
+config -> data (datasets, transforms, targets) -> models -> losses        (training)
+config -> codec (test resize, aggregation, grouping) -> evaluation        (testing)
+`engine` holds the loops that tie them together; `tools/` holds thin command-line scripts.
+"""
+__version__ = "0.1.0"

@@ -1,0 +1,15 @@
+"""Installs the `higherhrnet` package from lib/ (the layout of the official repository)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="higherhrnet",
+    version="0.1.0",
+    description="Faithful, modern reimplementation of HigherHRNet (CVPR 2020) bottom-up human pose estimation",
+    package_dir={"": "lib"},
+    packages=find_packages("lib"),
+    python_requires=">=3.9",
+    # torch is installed first, on its own (see the Makefile), so pip never pulls a CUDA build by accident.
+    install_requires=["numpy", "opencv-python-headless", "yacs", "pyyaml", "munkres==1.1.4", "pycocotools",
+                      "faster-coco-eval", "tqdm"],
+    entry_points={"console_scripts": ["higherhrnet-demo=higherhrnet.demo:main"]},
+)
