@@ -1,0 +1,107 @@
+"""Training checkpoints: written atomically, read back for an exact resume.
+
+`checkpoint.pth.tar` keeps the official keys (epoch, model, state_dict, best_state_dict, perf, optimizer)
+and adds lr_scheduler, grad_scaler, rng_states and config (SPEC M7). `state_dict` is stored unwrapped
+(no `module.` prefix); the model loader accepts both. Every file holds only tensors and plain Python
+containers, so it loads with `torch.load(..., weights_only=True)`.
+
+Atomic write: the file is written to a temporary name in the same directory, flushed to disk, then renamed
+over the target (`os.replace` is atomic on POSIX), so a kill during the write leaves the previous file intact.
+"""
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CHECKPOINT_NAME = "checkpoint.pth.tar"
+BEST_NAME = "model_best.pth.tar"
+FINAL_NAME = "final_state.pth"
+
+
+class ResumeError(RuntimeError):
+    """A training checkpoint cannot be used to resume."""
+
+
+def atomic_torch_save(obj, path):
+    """torch.save `obj` to `path` through a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+
+
+def capture_rng_states():
+    """The states of every RNG the training touches, as tensors / plain containers."""
+    np_state = np.random.get_state()
+    states = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"name": np_state[0], "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+                  "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+        "python": _to_lists(random.getstate()),
+    }
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_rng_states(states):
+    """Inverse of capture_rng_states."""
+    torch.set_rng_state(states["torch"])
+    np_state = states["numpy"]
+    np.random.set_state((np_state["name"], np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
+                         np_state["has_gauss"], np_state["cached_gaussian"]))
+    random.setstate(_to_tuples(states["python"]))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _to_lists(value):
+    return [_to_lists(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _to_tuples(value):
+    return tuple(_to_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def build_checkpoint(epoch, model_name, model, optimizer, lr_scheduler, grad_scaler, config_yaml, perf):
+    """The checkpoint dict saved after `epoch` (0-based) has finished: training resumes at epoch + 1."""
+    state_dict = model.state_dict()
+    return {
+        "epoch": epoch + 1,
+        "model": model_name,
+        "state_dict": state_dict,
+        "best_state_dict": state_dict,
+        "perf": perf,
+        "optimizer": optimizer.state_dict(),
+        "lr_scheduler": lr_scheduler.state_dict(),
+        "grad_scaler": grad_scaler.state_dict() if grad_scaler is not None else None,
+        "rng_states": capture_rng_states(),
+        "config": config_yaml,
+    }
+
+
+def load_training_checkpoint(path):
+    """Read a checkpoint written by build_checkpoint/atomic_torch_save; one-line error when unusable."""
+    path = Path(path)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - rephrased as one line
+        raise ResumeError(f"{path}: cannot read the training checkpoint ({type(error).__name__}: "
+                          f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    required = ("epoch", "state_dict", "optimizer")
+    missing = [key for key in required if key not in checkpoint]
+    if missing:
+        raise ResumeError(f"{path}: not a training checkpoint (missing keys {missing})")
+    return checkpoint

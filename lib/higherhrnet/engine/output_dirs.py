@@ -1,0 +1,61 @@
+"""Output and log directories named as the official ones, and the run's logger (SPEC 9.3).
+
+    final_output_dir = OUTPUT_DIR / <DATASET.DATASET with ':' -> '_'> / MODEL.NAME / <cfg file name up to its first '.'>
+    tb_log_dir       = LOG_DIR    / <same dataset> / MODEL.NAME / <cfg name>_<YYYY-mm-dd-HH-MM>
+    log file         = final_output_dir / <phase>_<YYYY-mm-dd-HH-MM>_rank<rank>.log
+
+Only the main process (rank 0) creates directories; other ranks wait until they exist (the official code
+polls too). Every process logs to its own file; only rank 0 also prints to the console.
+"""
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def run_directories(cfg, cfg_file, time_str):
+    """(final_output_dir, tb_log_dir) for a config and the YAML it came from; nothing is created."""
+    dataset = cfg.DATASET.DATASET.replace(":", "_")
+    cfg_name = os.path.basename(cfg_file).split(".")[0]
+    final_output_dir = Path(cfg.OUTPUT_DIR) / dataset / cfg.MODEL.NAME / cfg_name
+    tb_log_dir = Path(cfg.LOG_DIR) / dataset / cfg.MODEL.NAME / f"{cfg_name}_{time_str}"
+    return final_output_dir, tb_log_dir
+
+
+def _wait_for(path, timeout_s=600.0, poll_s=0.5):
+    start = time.time()
+    while not path.exists():
+        if time.time() - start > timeout_s:
+            raise TimeoutError(f"{path}: not created by rank 0 within {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def create_logger(cfg, cfg_file, phase, rank=0):
+    """Create the run directories (rank 0) and a logger writing to the log file (and console on rank 0).
+
+    Returns (logger, final_output_dir: Path, tb_log_dir: Path).
+    """
+    time_str = time.strftime("%Y-%m-%d-%H-%M")
+    final_output_dir, tb_log_dir = run_directories(cfg, cfg_file, time_str)
+    if rank == 0:
+        final_output_dir.mkdir(parents=True, exist_ok=True)
+        tb_log_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        _wait_for(final_output_dir)
+
+    log_file = final_output_dir / f"{phase}_{time_str}_rank{rank}.log"
+    logger = logging.getLogger("higherhrnet")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    file_handler = logging.FileHandler(log_file)
+    file_handler.setFormatter(logging.Formatter("%(asctime)-15s %(message)s"))
+    logger.addHandler(file_handler)
+    if rank == 0:
+        console = logging.StreamHandler(sys.stdout)
+        console.setFormatter(logging.Formatter("%(asctime)-15s %(message)s"))
+        logger.addHandler(console)
+    return logger, final_output_dir, tb_log_dir
