@@ -4,6 +4,7 @@ Images are read with OpenCV in colour, ignoring EXIF orientation (as the officia
 as uint8 RGB arrays of shape (H, W, 3). `to_input_tensor` applies ToTensor (/255, HWC -> CHW) and the
 ImageNet normalisation with torchvision's float32 arithmetic, without depending on torchvision.
 """
+import functools
 import os
 
 import cv2
@@ -35,3 +36,50 @@ def to_input_tensor(image_rgb):
     mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(3, 1, 1)
     return tensor.sub_(mean).div_(std)
+
+
+def read_image_rgba(path):
+    """As `read_image_rgb`, but (H, W, 4) RGBA with alpha 255: OpenCV warps 4 channels faster than 3."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ImageReadError(f"{path}: image file not found")
+    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        raise ImageReadError(f"{path}: not a readable image (corrupt or unsupported format)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
+
+
+def decode_image(data, name, rgba=False):
+    """Decode encoded image bytes (e.g. a zip member) like `read_image_rgb` (or `read_image_rgba`).
+
+    `name` is used in the error message.
+    """
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        raise ImageReadError(f"{name}: not a readable image (corrupt or unsupported format)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGBA if rgba else cv2.COLOR_BGR2RGB)
+
+
+@functools.lru_cache(maxsize=1)
+def _normalisation_table():
+    """(3, 256) float32: entry [c, v] = `to_input_tensor` of the uint8 value v in channel c (same arithmetic)."""
+    values = np.repeat(np.arange(256, dtype=np.uint8).reshape(1, 256, 1), 3, axis=2)
+    return np.ascontiguousarray(to_input_tensor(values).numpy()[:, 0, :])
+
+
+def to_input_tensor_fast(image):
+    """Same values as `to_input_tensor`, bit for bit, about 6x faster: one table look-up per pixel.
+
+    image: uint8 (H, W, C) with C = 3 (RGB) or 4 (RGBA; the alpha plane is ignored). Returns a float32
+    tensor (3, H, W). The table holds `to_input_tensor` applied to the 256 possible values, so every
+    element goes through exactly the same float32 operations as in `to_input_tensor`.
+    """
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"expected a uint8 (H, W, 3 or 4) image, got {image.dtype} {image.shape}")
+    table = _normalisation_table()
+    height, width = image.shape[:2]
+    output = np.empty((3, height, width), dtype=np.float32)
+    planes = cv2.split(np.ascontiguousarray(image))
+    for channel in range(3):
+        cv2.LUT(planes[channel], table[channel].reshape(1, 256), dst=output[channel])
+    return torch.from_numpy(output)

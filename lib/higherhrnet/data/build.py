@@ -1,0 +1,91 @@
+"""Builders: read the yacs config (official keys) and assemble datasets and the training DataLoader.
+
+This is the only data module that reads `cfg`; everything below it takes plain arguments.
+"""
+import random
+
+import numpy as np
+import torch
+import torch.distributed
+import torch.utils.data
+
+from ..keypoints import flip_index
+from .datasets import KeypointTestDataset, KeypointTrainDataset
+from .targets import HeatmapGenerator, JointsGenerator
+from .transforms import TrainAugmentation
+
+TRAIN_DATASETS = {"coco_kpt": "coco", "crowd_pose_kpt": "crowd_pose"}
+TEST_DATASETS = {"coco": "coco", "crowd_pose": "crowd_pose"}
+BASE_NUM_JOINTS = {"coco": 17, "crowd_pose": 14}
+
+
+def _family(name, known, key):
+    if name not in known:
+        raise ValueError(f"{key} {name!r} is not a known dataset; expected one of {sorted(known)}")
+    return known[name]
+
+
+def build_train_dataset(cfg):
+    """KeypointTrainDataset for DATASET.DATASET ('coco_kpt' / 'crowd_pose_kpt') on split DATASET.TRAIN."""
+    data = cfg.DATASET
+    family = _family(data.DATASET, TRAIN_DATASETS, "DATASET.DATASET")
+    if data.SCALE_AWARE_SIGMA:
+        raise ValueError("DATASET.SCALE_AWARE_SIGMA True is not supported: the official scale-aware heatmap "
+                         "generator cannot even be constructed (SPEC 3.5); set it to False")
+    expected_joints = BASE_NUM_JOINTS[family] + (1 if data.WITH_CENTER else 0)
+    if data.NUM_JOINTS != expected_joints:
+        raise ValueError(f"DATASET.NUM_JOINTS is {data.NUM_JOINTS}, {data.DATASET} with WITH_CENTER "
+                         f"{data.WITH_CENTER} needs {expected_joints}")
+    output_sizes = list(data.OUTPUT_SIZE)
+    augmentation = TrainAugmentation(
+        input_size=data.INPUT_SIZE, output_sizes=output_sizes,
+        flip_index=flip_index(data.DATASET, with_center=data.WITH_CENTER),
+        max_rotation=data.MAX_ROTATION, min_scale=data.MIN_SCALE, max_scale=data.MAX_SCALE,
+        max_translate=data.MAX_TRANSLATE, flip_prob=data.FLIP, scale_type=data.SCALE_TYPE,
+        exact_flip=getattr(data, "EXACT_FLIP", False))
+    heatmap_generators = [HeatmapGenerator(size, data.NUM_JOINTS, data.SIGMA) for size in output_sizes]
+    joints_generators = [JointsGenerator(data.MAX_NUM_PEOPLE, data.NUM_JOINTS, size, cfg.MODEL.TAG_PER_JOINT)
+                         for size in output_sizes]
+    return KeypointTrainDataset(family, data.ROOT, data.TRAIN, data.NUM_JOINTS, augmentation,
+                                heatmap_generators, joints_generators, with_center=data.WITH_CENTER,
+                                data_format=data.DATA_FORMAT)
+
+
+def build_test_dataset(cfg):
+    """KeypointTestDataset for DATASET.DATASET_TEST ('coco' / 'crowd_pose') on split DATASET.TEST."""
+    data = cfg.DATASET
+    family = _family(data.DATASET_TEST, TEST_DATASETS, "DATASET.DATASET_TEST")
+    return KeypointTestDataset(family, data.ROOT, data.TEST, data_format=data.DATA_FORMAT)
+
+
+def seed_worker(worker_id):
+    """DataLoader worker_init_fn: seed NumPy and `random` from torch's per-worker seed (SPEC 4.4, M19)."""
+    seed = torch.initial_seed() % 2 ** 32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def build_train_loader(cfg, dataset, rank=None, world_size=None, seed=None):
+    """Training DataLoader: per-process batch TRAIN.IMAGES_PER_GPU (SPEC M4), WORKERS, PIN_MEMORY, no drop_last.
+
+    rank, world_size: this process in the training job (None: read from torch.distributed when it is
+    initialised, else 0 and 1). With world_size > 1 a DistributedSampler splits the data and the training
+    loop must call `loader.sampler.set_epoch(epoch)` every epoch (SPEC B2); otherwise the loader shuffles.
+    seed: seeds the shuffling (sampler or generator) and, through torch's per-worker seeds, `seed_worker`.
+    """
+    if world_size is None:
+        initialised = torch.distributed.is_available() and torch.distributed.is_initialized()
+        world_size = torch.distributed.get_world_size() if initialised else 1
+        rank = torch.distributed.get_rank() if initialised else 0
+    generator = None
+    if seed is not None:
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+    sampler = None
+    if world_size > 1:
+        sampler = torch.utils.data.distributed.DistributedSampler(
+            dataset, num_replicas=world_size, rank=rank or 0, shuffle=True, seed=0 if seed is None else seed)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=cfg.TRAIN.IMAGES_PER_GPU, shuffle=sampler is None, sampler=sampler,
+        num_workers=cfg.WORKERS, pin_memory=cfg.PIN_MEMORY, drop_last=False,
+        worker_init_fn=seed_worker, generator=generator)

@@ -1,0 +1,96 @@
+"""COCO and CrowdPose datasets in the official layouts: test images, and training samples with targets.
+
+`KeypointTestDataset` yields (image uint8 RGB (H, W, 3), image_id, file_name) for every image of the
+annotation file, in file order (SPEC 6.1, M16). `KeypointTrainDataset` yields one training sample:
+(input float32 tensor (3, S, S), [heatmaps_s float32 (J, R_s, R_s)], [mask_s float32 (R_s, R_s)],
+[tag_targets_s int32 (max_num_people, J, 2)]) for the output resolutions R_s (SPEC 3.7).
+"""
+import numpy as np
+import torch.utils.data
+
+from .annotations import ignore_mask, joints_array, training_persons
+from .image_io import to_input_tensor_fast
+from .sources import ZipArchives, annotation_path, image_path, load_coco_api, read_image
+
+
+class KeypointTestDataset(torch.utils.data.Dataset):
+    """All images of a split, in annotation-file order. family: 'coco' or 'crowd_pose'."""
+
+    def __init__(self, family, root, split, data_format="jpg"):
+        self.family = family
+        self.root = root
+        self.split = split
+        self.data_format = data_format
+        self.annotation_file = annotation_path(family, root, split)
+        self.coco = load_coco_api(self.annotation_file)
+        self.ids = list(self.coco.imgs.keys())
+        self._archives = ZipArchives()
+
+    def __len__(self):
+        return len(self.ids)
+
+    def image_path(self, index):
+        file_name = self.coco.imgs[self.ids[index]]["file_name"]
+        return image_path(self.family, self.root, self.split, file_name, self.data_format)
+
+    def __getitem__(self, index):
+        image_id = self.ids[index]
+        file_name = self.coco.imgs[image_id]["file_name"]
+        return read_image(self.image_path(index), self._archives), image_id, file_name
+
+
+class KeypointTrainDataset(KeypointTestDataset):
+    """Training samples of a split (SPEC 3.1-3.7).
+
+    Images without any annotation are dropped. Per image: RGB image, ignore mask (COCO only; CrowdPose is
+    all True), joints (N, J, 3) of the kept persons, then `augmentation` (a TrainAugmentation), then one
+    HeatmapGenerator and one JointsGenerator per output resolution (lists in OUTPUT_SIZE order).
+    """
+
+    def __init__(self, family, root, split, num_joints, augmentation, heatmap_generators, joints_generators,
+                 with_center=False, data_format="jpg"):
+        super().__init__(family, root, split, data_format)
+        self.num_joints = num_joints
+        self.with_center = with_center
+        self.augmentation = augmentation
+        self.heatmap_generators = list(heatmap_generators)
+        self.joints_generators = list(joints_generators)
+        self.use_ignore_mask = family == "coco"
+        self.ids = [image_id for image_id in self.ids if len(self.coco.getAnnIds(imgIds=image_id)) > 0]
+
+    def load(self, index):
+        """Original-size (image uint8 RGBA (H, W, 4), mask bool (H, W), joints (N, J, 3), person ann ids).
+
+        The image carries an alpha plane (255) only because OpenCV warps 4 channels faster than 3; the
+        augmentation and the input tensor use the RGB planes.
+        """
+        image_id = self.ids[index]
+        image = read_image(self.image_path(index), self._archives, rgba=True)
+        annotations = self.coco.loadAnns(self.coco.getAnnIds(imgIds=image_id))
+        info = self.coco.imgs[image_id]
+        if self.use_ignore_mask:
+            mask = ignore_mask(annotations, info["height"], info["width"])
+        else:
+            mask = np.ones((info["height"], info["width"]), dtype=bool)
+        persons = training_persons(annotations)
+        joints = joints_array(persons, self.num_joints, self.with_center)
+        return image, mask, joints, [ann["id"] for ann in persons]
+
+    def make_targets(self, augmented):
+        """(input tensor, heatmaps, masks, tag targets) from an AugmentedSample (see the module doc)."""
+        heatmaps = [generate(joints) for generate, joints in zip(self.heatmap_generators, augmented.joints)]
+        tag_targets = [generate(joints) for generate, joints in zip(self.joints_generators, augmented.joints)]
+        return to_input_tensor_fast(augmented.image), heatmaps, augmented.masks, tag_targets
+
+    def sample(self, index, params):
+        """The training sample of `index` for given AugmentationParams (no RNG involved)."""
+        image, mask, joints, _ = self.load(index)
+        return self._augment_and_encode(image, mask, joints, params)
+
+    def __getitem__(self, index):
+        image, mask, joints, _ = self.load(index)
+        params = self.augmentation.draw(*image.shape[:2])
+        return self._augment_and_encode(image, mask, joints, params)
+
+    def _augment_and_encode(self, image, mask, joints, params):
+        return self.make_targets(self.augmentation.apply(image, mask, joints, params))
