@@ -1,1 +1,24 @@
+"""Test-time codec: from an image to network inputs, and from network outputs to persons (SPEC 6).
 
+    resize.py          test-scale input size, centre/scale and warp               (SPEC 6.2)
+    aggregation.py     stage / flip / scale aggregation of the network outputs    (SPEC 6.3, 6.4)
+    candidates.py      max-pool NMS and per-joint top-k                           (SPEC 6.5)
+    matching.py        associative-embedding grouping, Munkres assignment         (SPEC 6.6)
+    refinement.py      quarter-pixel adjust, person scores, refine                (SPEC 6.7-6.9)
+    parser.py          parse(): the decoder entry point (official HeatmapParser.parse)
+    backprojection.py  heatmap pixels -> image pixels                             (SPEC 6.10)
+    reference.py       the official loop formulation of the decoder steps (tests, FAST_DECODER off)
+    benchmark.py       timing of the fast and reference decoders
+"""
+from higherhrnet.codec.aggregation import (accumulate_scale, aggregate_stage_outputs, finish_aggregation,
+                                           scales_in_processing_order)
+from higherhrnet.codec.backprojection import get_final_preds
+from higherhrnet.codec.matching import grouping_joint_order, match_by_tag
+from higherhrnet.codec.parser import parse
+from higherhrnet.codec.resize import get_multi_scale_size, resize_align_multi_scale
+
+__all__ = [
+    "accumulate_scale", "aggregate_stage_outputs", "finish_aggregation", "get_final_preds",
+    "get_multi_scale_size", "grouping_joint_order", "match_by_tag", "parse", "resize_align_multi_scale",
+    "scales_in_processing_order",
+]

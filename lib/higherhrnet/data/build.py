@@ -69,23 +69,19 @@ def build_train_loader(cfg, dataset, rank=None, world_size=None, seed=None):
     """Training DataLoader: per-process batch TRAIN.IMAGES_PER_GPU (SPEC M4), WORKERS, PIN_MEMORY, no drop_last.
 
     rank, world_size: this process in the training job (None: read from torch.distributed when it is
-    initialised, else 0 and 1). With world_size > 1 a DistributedSampler splits the data and the training
-    loop must call `loader.sampler.set_epoch(epoch)` every epoch (SPEC B2); otherwise the loader shuffles.
-    seed: seeds the shuffling (sampler or generator) and, through torch's per-worker seeds, `seed_worker`.
+    initialised, else 0 and 1). The sampler is always a DistributedSampler (with one replica when training
+    alone): its order depends only on (seed, epoch), so the training loop calls
+    `loader.sampler.set_epoch(epoch)` every epoch (SPEC B2) and a resumed run sees the same order.
+    seed: the sampler's shuffling seed (0 when None, as torch's default). Worker seeds come from torch's
+    global RNG through `seed_worker`, which the checkpoint's RNG states restore.
     """
     if world_size is None:
         initialised = torch.distributed.is_available() and torch.distributed.is_initialized()
         world_size = torch.distributed.get_world_size() if initialised else 1
         rank = torch.distributed.get_rank() if initialised else 0
-    generator = None
-    if seed is not None:
-        generator = torch.Generator()
-        generator.manual_seed(seed)
-    sampler = None
-    if world_size > 1:
-        sampler = torch.utils.data.distributed.DistributedSampler(
-            dataset, num_replicas=world_size, rank=rank or 0, shuffle=True, seed=0 if seed is None else seed)
+    sampler = torch.utils.data.distributed.DistributedSampler(
+        dataset, num_replicas=world_size, rank=rank or 0, shuffle=True, seed=0 if seed is None else seed)
     return torch.utils.data.DataLoader(
-        dataset, batch_size=cfg.TRAIN.IMAGES_PER_GPU, shuffle=sampler is None, sampler=sampler,
+        dataset, batch_size=cfg.TRAIN.IMAGES_PER_GPU, sampler=sampler,
         num_workers=cfg.WORKERS, pin_memory=cfg.PIN_MEMORY, drop_last=False,
-        worker_init_fn=seed_worker, generator=generator)
+        worker_init_fn=seed_worker)

@@ -82,7 +82,7 @@ def _box_overlap(a, b):
 
 
 def _place(rng, figure, width, height, placed, allow_outside):
-    """Move `figure` to a random spot that keeps overlaps with `placed` boxes bounded; False if none found."""
+    """`figure` moved to a random spot that keeps overlaps with `placed` boxes bounded; None if none found."""
     x0, y0, x1, y1 = figure.box
     box_w, box_h = x1 - x0, y1 - y0
     slack_x = 0.35 * box_w if allow_outside else 0.0
@@ -96,9 +96,8 @@ def _place(rng, figure, width, height, placed, allow_outside):
         if all(max(_box_overlap(box, other)) == 0 or (_box_overlap(box, other)[0] <= MAX_BOX_IOU and
                                                        _box_overlap(box, other)[1] <= MAX_BOX_COVER)
                for other in placed):
-            figure.translate(dx, dy)
-            return True
-    return False
+            return figure.shifted(dx, dy)
+    return None
 
 
 def _crowd(rng, image, owner):
@@ -112,11 +111,13 @@ def _crowd(rng, image, owner):
     spots = [(rng.uniform(left, left + band_width), baseline + rng.normal(0, 0.2 * figure_height))
              for _ in range(count)]
     spots.sort(key=lambda spot: spot[1])                              # lower in the image = nearer
+    # A few distinct members, each repeated at several spots: a crowd costs little more than one person.
+    sizes = figure_height * rng.uniform(0.85, 1.15, size=min(count, 4))
+    members = [figure_model.build_figure(rng, size) for size in sizes]
     for x, y in spots:
-        size = figure_height * rng.uniform(0.85, 1.15)
-        member = figure_model.build_figure(rng, size)
-        member.translate(x, y - 0.1 * size)
-        figure_model.draw_figure(image, owner, member, CROWD, size)
+        pick = int(rng.integers(len(members)))
+        member = members[pick].shifted(x, y - 0.1 * sizes[pick])
+        figure_model.draw_figure(image, owner, member, CROWD, sizes[pick])
 
 
 def _uncompressed_rle(mask):
@@ -201,15 +202,16 @@ def render_scene(rng, image_size=DEFAULT_IMAGE_SIZE, max_people=DEFAULT_MAX_PEOP
     count = int(rng.choice(np.arange(1, len(PEOPLE_COUNT_WEIGHTS) + 1), p=PEOPLE_COUNT_WEIGHTS))
     for _ in range(min(count, max_people)):
         height_px = _person_height(rng, height)
-        figure = figure_model.build_figure(rng, height_px)
-        if _place(rng, figure, width, height, boxes, rng.random() < outside_probability):
+        figure = _place(rng, figure_model.build_figure(rng, height_px), width, height, boxes,
+                        rng.random() < outside_probability)
+        if figure is not None:
             people.append((figure, height_px, True))
             boxes.append(figure.box)
     if rng.random() < unlabelled_probability:
         for _ in range(int(rng.integers(1, 3))):
             height_px = rng.uniform(12, 24)
-            figure = figure_model.build_figure(rng, height_px)
-            if _place(rng, figure, width, height, boxes, False):
+            figure = _place(rng, figure_model.build_figure(rng, height_px), width, height, boxes, False)
+            if figure is not None:
                 people.append((figure, height_px, False))
                 boxes.append(figure.box)
     # Far (small) people first, with some shuffling so that size does not always decide who is in front.

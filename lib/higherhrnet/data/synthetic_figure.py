@@ -200,12 +200,12 @@ class Figure:
     parts: list = field(default_factory=list)
     box: tuple = (0.0, 0.0, 0.0, 0.0)
 
-    def translate(self, dx, dy):
+    def shifted(self, dx, dy):
+        """A copy moved by (dx, dy) pixels."""
         shift = np.array([dx, dy])
-        self.keypoints = self.keypoints + shift
-        self.parts = [part.moved(shift) for part in self.parts]
         x0, y0, x1, y1 = self.box
-        self.box = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+        return Figure(self.keypoints + shift, self.labelled, [part.moved(shift) for part in self.parts],
+                      (x0 + dx, y0 + dy, x1 + dx, y1 + dy))
 
 
 @dataclass

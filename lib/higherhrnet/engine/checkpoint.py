@@ -75,8 +75,12 @@ def _to_tuples(value):
     return tuple(_to_tuples(v) for v in value) if isinstance(value, list) else value
 
 
-def build_checkpoint(epoch, model_name, model, optimizer, lr_scheduler, grad_scaler, config_yaml, perf):
-    """The checkpoint dict saved after `epoch` (0-based) has finished: training resumes at epoch + 1."""
+def build_checkpoint(epoch, model_name, model, optimizer, lr_scheduler, grad_scaler, config_yaml, perf,
+                     rng_states_per_rank, global_step):
+    """The checkpoint dict saved after `epoch` (0-based) has finished: training resumes at epoch + 1.
+
+    rng_states_per_rank: capture_rng_states() of every rank, in rank order (each rank restores its own).
+    """
     state_dict = model.state_dict()
     return {
         "epoch": epoch + 1,
@@ -87,7 +91,8 @@ def build_checkpoint(epoch, model_name, model, optimizer, lr_scheduler, grad_sca
         "optimizer": optimizer.state_dict(),
         "lr_scheduler": lr_scheduler.state_dict(),
         "grad_scaler": grad_scaler.state_dict() if grad_scaler is not None else None,
-        "rng_states": capture_rng_states(),
+        "rng_states": rng_states_per_rank,
+        "global_step": global_step,
         "config": config_yaml,
     }
 
