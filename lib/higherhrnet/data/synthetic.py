@@ -10,12 +10,18 @@ sometimes joined by a crowd region (`iscrowd` 1, uncompressed RLE) or a tiny unl
 
 Designed to be learnable by a small HRNet on a CPU in about an hour: one fixed hue per limb segment (warm
 on the figure's left, cool on its right, whatever way it faces), ball joints, a big head with marked face
-points, most people between 40 % and 90 % of the image height, bounded overlap between people.
+points, most people 45 % to 90 % of the image height tall, bounded overlap between people.
 
 Keypoints follow COCO: (x, y, v) per joint, v = 2 visible, v = 1 labelled but hidden (behind another person,
 a distractor or another part of the same figure), v = 0 unlabelled with x = y = 0 (outside the image, or a
 face point turned away from the camera). Keypoint (x, y) are OpenCV drawing coordinates (pixel centres at
 integers); bbox, area and segmentation are in COCO's pixel-corner convention ([x, y, w, h] covers the mask).
+
+Flips: the side colours are not mirror-symmetric. A horizontally flipped image shows warm limbs that the
+flipped labels call right, so with flip augmentation (DATASET.FLIP > 0) or flip testing (TEST.FLIP_TEST) the
+colours say nothing about the side and only the figure's geometry (face, facing) does. Train and test the
+default dataset without flips, or generate with side_colours=False (same colours on both sides), which
+keeps the labels mirror-consistent.
 
 The same seed gives byte-identical files: every image has its own random generator seeded from
 (seed, split, index), JPEGs are encoded with a fixed quality and the JSON holds no date.
@@ -58,8 +64,8 @@ FIRST_PERSON = 32                       # FIRST_PERSON + PARTS_PER_FIGURE * n + 
 # Person size as a fraction of the image height: mostly medium and large, some small.
 SIZE_BANDS = ((0.7, (0.45, 0.9)), (0.2, (0.28, 0.45)), (0.1, (0.17, 0.28)))
 PEOPLE_COUNT_WEIGHTS = (0.2, 0.26, 0.24, 0.18, 0.12)          # for 1, 2, 3, 4, 5 people
-MAX_BOX_IOU = 0.3                       # two people's drawing boxes overlap at most this much ...
-MAX_BOX_COVER = 0.55                    # ... and neither box is covered more than this by the other
+MAX_BOX_IOU = 0.25                     # two people's drawing boxes overlap at most this much ...
+MAX_BOX_COVER = 0.5                    # ... and neither box is covered more than this by the other
 MIN_LABELLED_AREA = 16 * 16             # people with fewer visible pixels get num_keypoints 0, as in COCO
 
 
@@ -93,14 +99,13 @@ def _place(rng, figure, width, height, placed, allow_outside):
         dx = rng.uniform(low_x, high_x) if high_x > low_x else (low_x + high_x) / 2
         dy = rng.uniform(low_y, high_y) if high_y > low_y else (low_y + high_y) / 2
         box = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
-        if all(max(_box_overlap(box, other)) == 0 or (_box_overlap(box, other)[0] <= MAX_BOX_IOU and
-                                                       _box_overlap(box, other)[1] <= MAX_BOX_COVER)
-               for other in placed):
+        overlaps = [_box_overlap(box, other) for other in placed]
+        if all(iou <= MAX_BOX_IOU and cover <= MAX_BOX_COVER for iou, cover in overlaps):
             return figure.shifted(dx, dy)
     return None
 
 
-def _crowd(rng, image, owner):
+def _crowd(rng, image, owner, side_colours):
     """Draw a dense band of small overlapping figures behind everything else (annotated as one crowd region)."""
     height, width = image.shape[:2]
     figure_height = rng.uniform(18, 40)
@@ -113,7 +118,7 @@ def _crowd(rng, image, owner):
     spots.sort(key=lambda spot: spot[1])                              # lower in the image = nearer
     # A few distinct members, each repeated at several spots: a crowd costs little more than one person.
     sizes = figure_height * rng.uniform(0.85, 1.15, size=min(count, 4))
-    members = [figure_model.build_figure(rng, size) for size in sizes]
+    members = [figure_model.build_figure(rng, size, side_colours=side_colours) for size in sizes]
     for x, y in spots:
         pick = int(rng.integers(len(members)))
         member = members[pick].shifted(x, y - 0.1 * sizes[pick])
@@ -179,11 +184,12 @@ def _person_annotation(figure, visible, owner, base):
 
 def render_scene(rng, image_size=DEFAULT_IMAGE_SIZE, max_people=DEFAULT_MAX_PEOPLE, crowd_probability=0.15,
                  unlabelled_probability=0.1, distractors=(2, 9), occluder_probability=0.35,
-                 outside_probability=0.2):
+                 outside_probability=0.2, side_colours=True):
     """Render one image and its COCO annotations.
 
     rng: numpy Generator (the only source of randomness). image_size: (min, max) side length in pixels, both
-    sides drawn independently. Returns (image (H, W, 3) uint8 BGR, list of annotation dicts without "id" and
+    sides drawn independently. side_colours: left and right limbs in different colours (see the module doc on
+    flips). Returns (image (H, W, 3) uint8 BGR, list of annotation dicts without "id" and
     "image_id"): people first (back to front), then the crowd region if any.
     """
     low, high = image_size
@@ -195,22 +201,23 @@ def render_scene(rng, image_size=DEFAULT_IMAGE_SIZE, max_people=DEFAULT_MAX_PEOP
         backdrop.draw_shape(rng, image, owner, DISTRACTOR, rng.uniform(0.06, 0.35) * short_side)
     has_crowd = rng.random() < crowd_probability
     if has_crowd:
-        _crowd(rng, image, owner)
+        _crowd(rng, image, owner, side_colours)
 
     people = []                          # (figure, height_px, labelled?)
     boxes = []
     count = int(rng.choice(np.arange(1, len(PEOPLE_COUNT_WEIGHTS) + 1), p=PEOPLE_COUNT_WEIGHTS))
     for _ in range(min(count, max_people)):
         height_px = _person_height(rng, height)
-        figure = _place(rng, figure_model.build_figure(rng, height_px), width, height, boxes,
-                        rng.random() < outside_probability)
+        figure = _place(rng, figure_model.build_figure(rng, height_px, side_colours=side_colours), width, height,
+                        boxes, rng.random() < outside_probability)
         if figure is not None:
             people.append((figure, height_px, True))
             boxes.append(figure.box)
     if rng.random() < unlabelled_probability:
         for _ in range(int(rng.integers(1, 3))):
             height_px = rng.uniform(12, 24)
-            figure = _place(rng, figure_model.build_figure(rng, height_px), width, height, boxes, False)
+            figure = _place(rng, figure_model.build_figure(rng, height_px, side_colours=side_colours), width,
+                            height, boxes, False)
             if figure is not None:
                 people.append((figure, height_px, False))
                 boxes.append(figure.box)
@@ -260,9 +267,9 @@ def image_id(split, index):
 
 def _render_file(task):
     """Worker: render image `index` of a split, write its JPEG, return (image entry, annotations)."""
-    out_dir, seed, split, index, image_size, max_people = task
+    out_dir, seed, split, index, image_size, max_people, side_colours = task
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
-    image, annotations = render_scene(rng, image_size=image_size, max_people=max_people)
+    image, annotations = render_scene(rng, image_size=image_size, max_people=max_people, side_colours=side_colours)
     number = image_id(split, index)
     file_name = "%012d.jpg" % number
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -291,8 +298,11 @@ def _refuse_foreign_annotations(out_dir):
 
 
 def generate_dataset(out_dir, seed=0, num_train=DEFAULT_NUM_TRAIN, num_val=DEFAULT_NUM_VAL,
-                     image_size=DEFAULT_IMAGE_SIZE, max_people=DEFAULT_MAX_PEOPLE, workers=1, progress=False):
+                     image_size=DEFAULT_IMAGE_SIZE, max_people=DEFAULT_MAX_PEOPLE, side_colours=True, workers=1,
+                     progress=False):
     """Write the dataset under `out_dir` in the COCO layout; return {split: annotation file path}.
+
+    side_colours: see the module doc (False for training with flip augmentation or testing with flips).
 
     workers > 1 renders images in a process pool; the files are identical for any number of workers.
     progress: show a tqdm bar per split.
@@ -316,7 +326,8 @@ def generate_dataset(out_dir, seed=0, num_train=DEFAULT_NUM_TRAIN, num_val=DEFAU
     try:
         for split, count in zip(SPLITS, (num_train, num_val)):
             (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
-            tasks = [(str(out_dir), seed, split, index, tuple(image_size), max_people) for index in range(count)]
+            tasks = [(str(out_dir), seed, split, index, tuple(image_size), max_people, side_colours)
+                     for index in range(count)]
             results = pool.imap(_render_file, tasks, chunksize=8) if pool else map(_render_file, tasks)
             if progress:
                 from tqdm import tqdm
@@ -333,7 +344,8 @@ def generate_dataset(out_dir, seed=0, num_train=DEFAULT_NUM_TRAIN, num_val=DEFAU
             dataset = {
                 "info": {"description": "HigherHRNet synthetic multi-person keypoints (generated mannequins)",
                          "generator": "higherhrnet.data.synthetic", "version": GENERATOR_VERSION, "seed": seed,
-                         "split": split, "image_size": list(image_size), "max_people": max_people},
+                         "split": split, "image_size": list(image_size), "max_people": max_people,
+                         "side_colours": side_colours},
                 "licenses": [LICENSE],
                 "images": images,
                 "annotations": annotations,

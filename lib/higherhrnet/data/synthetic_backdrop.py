@@ -21,9 +21,19 @@ def random_colour(rng, saturation=(0.0, 1.0), value=(0.15, 1.0)):
     return tuple(int(c) for c in bgr)
 
 
-def _blend(t, rng, saturation):
-    """Per-pixel mix of two random colours, weights t (H, W) float32 in [0, 1] -> (H, W, 3) float32."""
-    a, b = random_colour(rng, saturation), random_colour(rng, saturation)
+_GREY_WEIGHTS = np.array([0.114, 0.587, 0.299], np.float32)           # BGR -> luma, as cv2.cvtColor
+
+
+def _mute(colours, mute):
+    """Move BGR colours (..., 3) a fraction `mute` of the way to their grey; float32."""
+    colours = np.asarray(colours, np.float32)
+    grey = colours @ _GREY_WEIGHTS
+    return colours * np.float32(1 - mute) + grey[..., None] * np.float32(mute)
+
+
+def _blend(t, rng, saturation, mute):
+    """Per-pixel mix of two random muted colours, weights t (H, W) float32 in [0, 1] -> (H, W, 3) float32."""
+    a, b = _mute([random_colour(rng, saturation), random_colour(rng, saturation)], mute)
     return cv2.merge([cv2.addWeighted(t, float(cb - ca), t, 0.0, float(ca)) for ca, cb in zip(a, b)])
 
 
@@ -34,34 +44,35 @@ def _ramp(height, width, angle):
     return xs + ys
 
 
-def _gradient(rng, height, width):
+def _gradient(rng, height, width, mute):
     t = _ramp(height, width, rng.uniform(0, 2 * math.pi))
     t = (t - t.min()) / max(float(t.max() - t.min()), 1.0)
-    return _blend(t, rng, (0, 0.7))
+    return _blend(t, rng, (0, 0.7), mute)
 
 
-def _smooth_noise(rng, height, width):
+def _smooth_noise(rng, height, width, mute):
+    """Random colours on a coarse grid, cubic-interpolated (muted on the grid, which is the same thing)."""
     cell = rng.uniform(12, 60)
     grid = rng.uniform(0, 255, size=(max(2, int(height / cell) + 2), max(2, int(width / cell) + 2), 3))
-    grid = (0.5 * grid + 0.5 * np.array(random_colour(rng, (0, 0.6)))).astype(np.float32)
+    grid = _mute(0.5 * grid + 0.5 * np.array(random_colour(rng, (0, 0.6))), mute)
     return cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
-def _stripes(rng, height, width):
+def _stripes(rng, height, width, mute):
     angle = rng.uniform(0, math.pi)
     period = rng.uniform(6, 50)
     wave = np.sin(_ramp(height, width, angle) * np.float32(2 * math.pi / period))
     t = np.clip(wave * np.float32(rng.uniform(0.5, 4.0)), -1, 1) * np.float32(0.5) + np.float32(0.5)
-    return _blend(t, rng, (0, 0.8))
+    return _blend(t, rng, (0, 0.8), mute)
 
 
-def _checks(rng, height, width):
+def _checks(rng, height, width, mute):
     cell = int(rng.integers(8, 48))
     t = ((np.arange(height)[:, None] // cell + np.arange(width)[None, :] // cell) % 2).astype(np.float32)
-    return _blend(t, rng, (0, 0.6))
+    return _blend(t, rng, (0, 0.6), mute)
 
 
-def _blobs(rng, height, width):
+def _blobs(rng, height, width, mute):
     """Soft discs, drawn and blurred at half resolution (the blur hides the difference)."""
     small = np.empty(((height + 1) // 2, (width + 1) // 2, 3), np.float32)
     small[:] = random_colour(rng, (0, 0.6))
@@ -69,7 +80,7 @@ def _blobs(rng, height, width):
         centre = (int(rng.uniform(0, small.shape[1])), int(rng.uniform(0, small.shape[0])))
         radius = int(rng.uniform(3, 0.15 * max(height, width)))
         cv2.circle(small, centre, radius, random_colour(rng, (0, 0.8)), -1)
-    small = cv2.GaussianBlur(small, (0, 0), rng.uniform(1, 6))
+    small = _mute(cv2.GaussianBlur(small, (0, 0), rng.uniform(1, 6)), mute)
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
@@ -77,16 +88,15 @@ _TEXTURES = (_gradient, _smooth_noise, _stripes, _checks, _blobs)
 
 
 def draw_background(rng, height, width):
-    """A textured background (H, W, 3) uint8 BGR: one texture, sometimes blended with a second, muted."""
-    image = _TEXTURES[rng.integers(len(_TEXTURES))](rng, height, width)
+    """A textured background (H, W, 3) uint8 BGR: one texture, sometimes blended with a second, muted
+    20..80 % towards grey."""
+    mute = rng.uniform(0.2, 0.8)
+    image = _TEXTURES[rng.integers(len(_TEXTURES))](rng, height, width, mute)
     if rng.random() < 0.4:
-        second = _TEXTURES[rng.integers(len(_TEXTURES))](rng, height, width)
+        second = _TEXTURES[rng.integers(len(_TEXTURES))](rng, height, width, mute)
         alpha = rng.uniform(0.2, 0.5)
         image = cv2.addWeighted(image, 1 - alpha, second, alpha, 0.0)
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    mute = rng.uniform(0.2, 0.8)
-    image = cv2.addWeighted(image, 1 - mute, cv2.merge([grey, grey, grey]), mute, 0.5)
-    return np.clip(image, 0, 255).astype(np.uint8)
+    return cv2.convertScaleAbs(image)          # rounds and saturates to uint8; the values are >= 0 already
 
 
 def _polygon(rng, centre, size, count):

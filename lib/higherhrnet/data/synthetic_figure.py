@@ -9,8 +9,9 @@ Camera frame: x right, y down, z towards the camera; a larger depth is nearer an
 
 Drawing convention that makes the task learnable: every limb segment has its own hue, warm on the LEFT
 (red/orange arm, magenta/yellow leg) and cool on the RIGHT (blue/cyan arm, violet/teal leg), whatever way the
-figure faces; only brightness and saturation vary per person. Joints are marked by darker balls, the face by
-eyes, a nose and side-coloured ears, drawn only where the head's 3D normal faces the camera.
+figure faces; only brightness and saturation vary per person (side_colours=False paints both sides like
+the left, for training with mirror flips). Joints are marked by darker balls, the face by eyes, a nose and
+side-coloured ears, drawn only where the head's 3D normal faces the camera.
 """
 import colorsys
 import math
@@ -54,6 +55,7 @@ LIMB_HUES = {
     (L_THIGH, L_SHIN): (325, 50), (R_THIGH, R_SHIN): (262, 165),
 }
 LEFT_EAR_HUE, RIGHT_EAR_HUE = 15, 205
+MIRRORED_LIMBS = {R_UPPER_ARM: (L_UPPER_ARM, L_FOREARM), R_THIGH: (L_THIGH, L_SHIN)}
 SKIN_TONES = ((224, 196, 170), (198, 160, 128), (160, 118, 88), (120, 84, 60), (236, 210, 190))   # RGB
 HAIR_COLOURS = ((30, 25, 20), (90, 60, 35), (200, 170, 100), (150, 150, 150), (140, 60, 30))      # RGB
 
@@ -238,13 +240,19 @@ def _scaled(bgr, factor):
             min(255, int(bgr[2] * factor + 0.5)))
 
 
-def sample_palette(rng):
-    """Per-person colours: fixed hue per limb segment and side, jittered brightness; random shirt, skin, hair."""
+def sample_palette(rng, side_colours=True):
+    """Per-person colours: fixed hue per limb segment and side, jittered brightness; random shirt, skin, hair.
+
+    side_colours=False paints the right limbs and ear like the left ones, so that only the figure's geometry
+    (face, facing direction) tells left from right: the labels then stay consistent under a mirror flip.
+    """
     saturation = rng.uniform(0.65, 1.0)
     value = rng.uniform(0.7, 1.0)
     palette = {}
     for (upper, lower), (hue_upper, hue_lower) in LIMB_HUES.items():
         jitter = rng.uniform(-8, 8)
+        if not side_colours and upper in MIRRORED_LIMBS:
+            hue_upper, hue_lower = LIMB_HUES[MIRRORED_LIMBS[upper]]
         palette[upper] = _bgr(hue_upper + jitter, saturation, value * 0.85)
         palette[lower] = _bgr(hue_lower + jitter, saturation, value)
     palette["shirt"] = _bgr(rng.uniform(0, 360), rng.uniform(0.1, 0.55), rng.uniform(0.3, 0.95))
@@ -254,7 +262,7 @@ def sample_palette(rng):
     palette["skin"] = (skin[2], skin[1], skin[0])
     palette["hair"] = (hair[2], hair[1], hair[0])
     palette["left_ear"] = _bgr(LEFT_EAR_HUE, 0.9, 0.95)
-    palette["right_ear"] = _bgr(RIGHT_EAR_HUE, 0.9, 0.95)
+    palette["right_ear"] = _bgr(RIGHT_EAR_HUE if side_colours else LEFT_EAR_HUE, 0.9, 0.95)
     return palette
 
 
@@ -263,12 +271,13 @@ def _sphere_point(azimuth, elevation):
     return np.array([math.sin(a) * math.cos(e), -math.sin(e), math.cos(a) * math.cos(e)])
 
 
-def build_figure(rng, height_px, pose=None, palette=None):
-    """Pose, project and dress one figure of standing height `height_px`, pelvis at the image origin."""
+def build_figure(rng, height_px, pose=None, side_colours=True):
+    """Pose, project and dress one figure of standing height `height_px`, pelvis at the image origin.
+    pose: a Pose, or None for a random one; side_colours: see `sample_palette`."""
     pose = pose or sample_pose(rng)
-    palette = palette or sample_palette(rng)
+    palette = sample_palette(rng, side_colours)
     build = rng.uniform(0.85, 1.2)                   # thickness and width
-    lengths = rng.uniform(0.95, 1.05, size=4)       # arms, legs, torso, head
+    lengths = rng.uniform(0.95, 1.05, size=3)       # arms, legs, torso
     head_radius = HEAD_RADIUS * rng.uniform(0.92, 1.1)
 
     pelvis_frame = np.eye(3)
@@ -295,8 +304,10 @@ def build_figure(rng, height_px, pose=None, palette=None):
         joints[name + "_hip"] = hip
         joints[name + "_knee"] = hip + upper
         joints[name + "_ankle"] = hip + upper + lower
+        shin = _unit(lower)
         forward = pelvis_frame @ np.array([0.0, 0.25, 1.0])
-        joints[name + "_toe"] = hip + upper + lower + _unit(forward - _unit(lower) * (forward @ _unit(lower)) * 0.5) * FOOT
+        foot = _unit(forward - 0.5 * (forward @ shin) * shin)          # forward, bent halfway off the shin
+        joints[name + "_toe"] = joints[name + "_ankle"] + foot * FOOT
 
     camera = _rot_z(pose.roll) @ _rot_y(pose.yaw)
     head_to_camera = camera @ head_frame

@@ -1,0 +1,60 @@
+"""tools/valid.py, the real script in a subprocess, against the official test-pipeline fixtures (FIXTURES §2a)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+SETTINGS = {
+    "a_flip_single_scale": [],
+    "b_noflip_single_scale": ["TEST.FLIP_TEST", "False"],
+    "c_flip_multi_scale": ["TEST.SCALE_FACTOR", "[0.5, 1.0, 2.0]"],
+}
+
+
+def run_valid(repo, shared, workdir, opts):
+    command = [sys.executable, str(repo / "tools" / "valid.py"), "--cfg", str(shared / "tiny" / "tiny_coco.yaml"),
+               "--no-progress", "TEST.MODEL_FILE", str(shared / "tiny" / "tiny_coco.pth"),
+               "DATASET.ROOT", str(shared / "data" / "coco_sample"), *opts]
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("setting", sorted(SETTINGS))
+def test_valid_script_reproduces_the_official_results(repo, shared, tmp_path, setting):
+    completed = run_valid(repo, shared, tmp_path, SETTINGS[setting])
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    reference_dir = shared / "tiny" / "pipeline" / setting
+    output_dir = tmp_path / "output" / "coco_kpt" / "pose_higher_hrnet" / "tiny_coco"
+
+    results = json.loads((output_dir / "results" / "keypoints_val2017_results.json").read_text())
+    reference = json.loads((reference_dir / "keypoints_val2017_results.json").read_text())
+    assert len(results) == len(reference)
+    for ours, theirs in zip(results, reference):
+        assert ours["image_id"] == theirs["image_id"] and ours["category_id"] == 1
+        keypoints, expected = np.reshape(ours["keypoints"], (-1, 3)), np.reshape(theirs["keypoints"], (-1, 3))
+        np.testing.assert_allclose(keypoints[:, :2], expected[:, :2], atol=1e-3, rtol=0)
+        np.testing.assert_allclose(keypoints[:, 2], expected[:, 2], atol=1e-5, rtol=0)
+        assert abs(ours["score"] - theirs["score"]) <= 1e-5
+
+    # the printed table holds the official AP values
+    ap = json.loads((reference_dir / "ap.json").read_text())
+    table = [line for line in completed.stdout.splitlines() if "| pose_hig..." in line]
+    assert table, completed.stdout[-2000:]
+    printed = [float(v) for v in table[-1].split("|")[2:-1]]
+    assert printed == pytest.approx([round(v, 3) for v in ap.values()], abs=1.5e-3)
+    # a skeleton picture every PRINT_FREQ (100) images: image 0 only, and a log file
+    assert (output_dir / "result_valid_0.jpg").is_file()
+    assert list(output_dir.glob("valid_*_rank0.log"))
+
+
+def test_valid_script_errors_are_one_line(repo, shared, tmp_path):
+    missing = run_valid(repo, shared, tmp_path, ["TEST.MODEL_FILE", str(tmp_path / "nope.pth")])
+    assert missing.returncode != 0
+    assert missing.stderr.strip().count("\n") == 0 and "nope.pth" in missing.stderr
+    no_unit_scale = run_valid(repo, shared, tmp_path, ["TEST.SCALE_FACTOR", "[0.5, 2.0]"])
+    assert no_unit_scale.returncode != 0 and "1.0" in no_unit_scale.stderr or "1" in no_unit_scale.stderr
+    assert no_unit_scale.stderr.strip().count("\n") == 0
+    unknown = run_valid(repo, shared, tmp_path, ["TEST.NOT_A_KEY", "1"])
+    assert unknown.returncode != 0 and "TEST.NOT_A_KEY" in unknown.stderr
+    assert unknown.stderr.strip().count("\n") == 0
