@@ -53,7 +53,7 @@ def _make_debug_hook(cfg, final_output_dir):
                                 output[:, :num_joints].detach().cpu().numpy(), mask_np, map_type="heatmap")
             if cfg.DEBUG.SAVE_TAGMAPS_PRED and output.shape[1] > num_joints:
                 save_batch_maps(f"{prefix}_tag_pred.jpg", images_np,
-                                output[:, num_joints:].detach().cpu().numpy(), mask_np, map_type="tag")
+                                output[:, num_joints:].detach().cpu().numpy(), mask_np, map_type="tagmap")
     return hook
 
 
