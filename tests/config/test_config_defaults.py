@@ -36,6 +36,7 @@ SPEC_DEFAULTS = [
 # Keys added by this project, with defaults that keep the official behaviour.
 ADDED_DEFAULTS = [
     ('DEVICE', ''), ('TRAIN.SEED', -1), ('TRAIN.ADAM_USE_WD', False), ('TRAIN.LEGACY_NO_SET_EPOCH', False),
+    ('TRAIN.VAL_FREQ', 0),
     ('TEST.MATCHER', 'munkres'), ('TEST.FAST_DECODER', True), ('TEST.AMP', False), ('TEST.WORKERS', 0),
     ('TEST.POSE_NMS', False), ('TEST.POSE_NMS_OKS', 0.9), ('TEST.MIN_PERSON_SCORE', 0.0),
     ('DATASET.EXACT_FLIP', False),

@@ -21,7 +21,8 @@ BACKBONE_LAYERS = ['conv1', 'bn1', 'conv2', 'bn2', 'layer1', 'transition1', 'sta
 def test_experiment_files_match_the_manifests(repo, shared):
     names = {p.stem.replace('__', '/higher_hrnet/') for p in (shared / 'manifests').glob('*.json')}
     files = {str(p.relative_to(repo / 'experiments'))[:-5] for p in (repo / 'experiments').rglob('*.yaml')}
-    assert names == set(EXPERIMENTS) == files
+    official = {name for name in files if name.split('/')[0] in ('coco', 'crowd_pose')}
+    assert names == set(EXPERIMENTS) == official
 
 
 @pytest.mark.parametrize('name', sorted(EXPERIMENTS))

@@ -159,6 +159,7 @@ _C.TRAIN.SHUFFLE = True  # unused (training always shuffles)
 _C.TRAIN.SEED = -1  # [added] <0 = unseeded (official); >=0 seeds torch, numpy, random and loader workers
 _C.TRAIN.ADAM_USE_WD = False  # [added] False = official Adam ignores TRAIN.WD; True passes WD to Adam
 _C.TRAIN.LEGACY_NO_SET_EPOCH = False  # [added] True = official bug: DistributedSampler.set_epoch never called
+_C.TRAIN.VAL_FREQ = 0  # [added] evaluate DATASET.TEST every N epochs (0 = never, official); model_best then by AP
 
 # ----------------------------------------------------------------------------------------------------------
 # Testing (valid.py): resize, aggregation, decoding
@@ -205,7 +206,7 @@ _DEFAULTS.freeze()
 
 # Keys that do not exist in the official code (documentation and the config reference use this list).
 ADDED_KEYS = (
-    'DEVICE', 'DATASET.EXACT_FLIP', 'TRAIN.SEED', 'TRAIN.ADAM_USE_WD', 'TRAIN.LEGACY_NO_SET_EPOCH',
+    'DEVICE', 'DATASET.EXACT_FLIP', 'TRAIN.SEED', 'TRAIN.ADAM_USE_WD', 'TRAIN.LEGACY_NO_SET_EPOCH', 'TRAIN.VAL_FREQ',
     'TEST.MATCHER', 'TEST.FAST_DECODER', 'TEST.AMP', 'TEST.WORKERS', 'TEST.POSE_NMS', 'TEST.POSE_NMS_OKS',
     'TEST.MIN_PERSON_SCORE',
 )

@@ -123,7 +123,11 @@ class _Timer:
 
 
 class PosePipeline:
-    """model + InferenceSettings -> per-image persons and scores. The model is put in eval mode."""
+    """model + InferenceSettings -> per-image persons and scores. The model is put in eval mode.
+
+    model: the torch network, or any object with `eval()` whose call maps an input (N, 3, H, W) float32
+    tensor to the list of stage outputs (e.g. `export.OnnxNetwork`, an onnxruntime session).
+    """
 
     def __init__(self, model, settings, device):
         self.model = model.eval()
@@ -175,8 +179,12 @@ class PosePipeline:
         final_results = get_final_preds(grouped[0], center, scale, heatmap_size)
         return final_results, [float(v) for v in scores]
 
-    def run_prepared(self, prepared, timings=None):
-        """Everything after `prepare`. timings: optional dict of seconds per step (forward, aggregate, decode)."""
+    def run_prepared(self, prepared, timings=None, maps=None):
+        """Everything after `prepare`. timings: optional dict of seconds per step (forward, aggregate, decode).
+
+        maps: optional dict that receives the decoder inputs, 'heatmaps' (1, J, H, W) and 'tags'
+        (1, J, H, W, T) CPU tensors at the base size (for pictures of the maps).
+        """
         per_scale = []
         with _Timer(timings, "forward", self.device):
             for scale_factor, network_input in prepared.inputs:
@@ -185,6 +193,8 @@ class PosePipeline:
         with _Timer(timings, "aggregate", self.device):
             det, tags = self.aggregate(per_scale, prepared.base_size)
             det, tags = det.cpu(), tags.cpu()
+        if maps is not None:
+            maps.update(heatmaps=det, tags=tags)
         with _Timer(timings, "decode"):
             return self.decode(det, tags, prepared.center, prepared.scale)
 

@@ -4,8 +4,10 @@ Read top to bottom, it is the official main_worker (SPEC 8.1-8.4) with the moder
 process groups, torch.amp instead of the fp16 wrapper, rank-0-only side effects, `set_epoch` called,
 atomic checkpoints with scheduler, scaler and RNG states for an exact AUTO_RESUME.
 """
+import json
 import logging
 import pprint
+import time
 
 import torch
 
@@ -15,7 +17,7 @@ from ..losses import MultiLossFactory
 from ..models import build_model, resolve_device
 from ..visualize import save_batch_maps
 from . import checkpoint as ckpt
-from .distributed import all_gather_objects, cleanup_distributed, init_distributed, is_distributed
+from .distributed import all_gather_objects, barrier, cleanup_distributed, init_distributed, is_distributed
 from .output_dirs import create_logger
 from .seeding import seed_everything
 from .trainer import MixedPrecision, build_lr_scheduler, build_optimizer, train_one_epoch
@@ -55,6 +57,25 @@ def _make_debug_hook(cfg, final_output_dir):
                 save_batch_maps(f"{prefix}_tag_pred.jpg", images_np,
                                 output[:, num_joints:].detach().cpu().numpy(), mask_np, map_type="tagmap")
     return hook
+
+
+def _validate_during_training(cfg, model, device, final_output_dir, logger):
+    """TRAIN.VAL_FREQ: AP of the current weights on DATASET.TEST with the tools/valid.py pipeline (rank 0)."""
+    from ..data.build import build_test_dataset
+    from ..keypoints import dataset_family
+    from .inference import InferenceSettings, PosePipeline
+    from .validate import evaluate, predict_dataset
+
+    dataset = build_test_dataset(cfg)
+    pipeline = PosePipeline(model, InferenceSettings.from_config(cfg, device), device)
+    predictions = predict_dataset(pipeline, dataset, workers=cfg.TEST.WORKERS, show_progress=False)
+    predictions = [predictions[index] for index in sorted(predictions)]
+    name_values, ap, _ = evaluate(
+        predictions, dataset_family=dataset_family(cfg.DATASET.DATASET_TEST), annotation_file=dataset.annotation_file,
+        split=cfg.DATASET.TEST, final_output_dir=final_output_dir,
+        drop_last_joint=bool(cfg.DATASET.WITH_CENTER and not cfg.TEST.IGNORE_CENTER), arch_name=cfg.MODEL.NAME,
+        logger=logger, verbose=False)
+    return dict(name_values), float(ap)
 
 
 def run_training(args):
@@ -125,7 +146,12 @@ def run_training(args):
         writer = SummaryWriter(log_dir=str(tb_log_dir))
     debug_hook = _make_debug_hook(cfg, final_output_dir) if main else None
 
+    history_file = final_output_dir / "val_history.json"
+    history = json.loads(history_file.read_text()) if begin_epoch > 0 and history_file.exists() else []
+    best_ap = max((entry["AP"] for entry in history), default=-1.0)
+    train_seconds = history[-1]["train_seconds"] if history else 0.0
     for epoch in range(begin_epoch, cfg.TRAIN.END_EPOCH):
+        epoch_start = time.time()
         if not cfg.TRAIN.LEGACY_NO_SET_EPOCH:
             loader.sampler.set_epoch(epoch)
         global_step, averages = train_one_epoch(
@@ -133,6 +159,19 @@ def run_training(args):
             writer=writer, print_freq=cfg.PRINT_FREQ, global_step=global_step, debug_hook=debug_hook,
             show_progress=main and not args.no_progress, max_iterations=args.max_iterations)
         lr_scheduler.step()
+        train_seconds += time.time() - epoch_start
+        validate_now = cfg.TRAIN.VAL_FREQ > 0 and (epoch + 1) % cfg.TRAIN.VAL_FREQ == 0
+        is_best = True  # official: model_best is simply the latest epoch
+        if validate_now and main:
+            name_values, ap = _validate_during_training(cfg, _unwrap(model), device, final_output_dir, logger)
+            history.append({"epoch": epoch + 1, "train_seconds": round(train_seconds, 1), "AP": ap,
+                            "metrics": name_values})
+            history_file.write_text(json.dumps(history, indent=2))
+            if writer is not None:
+                writer.add_scalar("val/AP", ap, epoch + 1)
+            is_best = ap > best_ap
+            best_ap = max(best_ap, ap)
+        barrier()
         rng_states = all_gather_objects(ckpt.capture_rng_states())
         if main:
             logger.info(f"epoch {epoch} done: " + ", ".join(f"{k} {v:.3e}" for k, v in averages.items()))
@@ -141,7 +180,8 @@ def run_training(args):
                                                rng_states_per_rank=rng_states, global_step=global_step)
             logger.info(f"=> saving checkpoint to {final_output_dir}")
             ckpt.atomic_torch_save(checkpoint, checkpoint_file)
-            ckpt.atomic_torch_save(checkpoint["best_state_dict"], final_output_dir / ckpt.BEST_NAME)
+            if is_best:
+                ckpt.atomic_torch_save(checkpoint["best_state_dict"], final_output_dir / ckpt.BEST_NAME)
 
     if main:
         final_file = final_output_dir / ckpt.FINAL_NAME

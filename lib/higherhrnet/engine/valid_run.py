@@ -10,6 +10,7 @@ from ..data.sources import AnnotationFileError
 from ..evaluation import AnnotationError
 from ..keypoints import dataset_family
 from ..models import CheckpointError, build_model, load_model_weights, model_summary, resolve_device
+from ..pose_nms import PersonFilter
 from .distributed import cleanup_distributed, init_distributed
 from .inference import InferenceSettings, PosePipeline
 from .output_dirs import create_logger
@@ -52,7 +53,7 @@ def run_validation(cfg_file, opts=(), show_progress=True):
     dataset = build_test_dataset(cfg)
     local = predict_dataset(pipeline, dataset, workers=cfg.TEST.WORKERS, print_freq=cfg.PRINT_FREQ,
                             picture_dir=final_output_dir, num_joints=settings.num_joints,
-                            show_progress=main and show_progress)
+                            show_progress=main and show_progress, person_filter=PersonFilter.from_config(cfg))
     predictions = gather_predictions(local)
     name_values = ap = None
     if main:

@@ -36,11 +36,13 @@ def _single_item(batch):
 
 
 def predict_dataset(pipeline, dataset, *, workers=0, print_freq=0, picture_dir=None, num_joints=17,
-                    show_progress=True, timings=None):
+                    show_progress=True, timings=None, person_filter=None):
     """Run `pipeline` over this rank's share of `dataset`.
 
     Returns {dataset index: (image_id, file_name, persons list of (J, 3 + T) arrays, scores list)} for
     this rank. print_freq > 0 and picture_dir: save `result_valid_<i>.jpg` every print_freq images.
+    person_filter: optional `pose_nms.PersonFilter` (TEST.POSE_NMS / TEST.MIN_PERSON_SCORE) applied to
+    each image's persons after the pipeline; None or a disabled filter keeps every person (official).
     """
     rank, world_size = get_rank(), get_world_size()
     indices = range(rank, len(dataset), world_size)
@@ -50,6 +52,8 @@ def predict_dataset(pipeline, dataset, *, workers=0, print_freq=0, picture_dir=N
     for index, image, image_id, file_name, prepared in tqdm(loader, desc="valid", dynamic_ncols=True,
                                                             disable=not show_progress):
         persons, scores = pipeline.run_prepared(prepared, timings)
+        if person_filter is not None:
+            persons, scores = person_filter(persons, scores)
         predictions[index] = (image_id, file_name, persons, scores)
         if picture_dir is not None and print_freq > 0 and index % print_freq == 0:
             save_valid_picture(picture_dir / f"result_valid_{index}.jpg", image,

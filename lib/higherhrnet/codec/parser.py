@@ -1,0 +1,70 @@
+"""The decoder entry point: candidates -> grouping -> adjust -> scores -> refine (official HeatmapParser.parse).
+
+Default argument values are those of the official experiment YAMLs (TEST.DETECTION_THRESHOLD 0.1,
+NMS 5 / 2, MAX_NUM_PEOPLE 30, TAG_THRESHOLD 1.0, USE_DETECTION_VAL, no IGNORE_TOO_MUCH, tags per joint).
+"""
+import numpy as np
+import torch
+
+from higherhrnet.codec import candidates, reference, refinement
+from higherhrnet.codec.matching import grouping_joint_order, match_by_tag
+
+
+def _as_tensor(maps, name, ndim):
+    maps = torch.as_tensor(maps)
+    if maps.dim() != ndim:
+        raise ValueError(f"parse: {name} must have {ndim} dimensions, got shape {tuple(maps.shape)}")
+    if maps.shape[0] != 1:
+        raise ValueError(f"parse: expected a batch of one image, got {name} with batch size {maps.shape[0]}")
+    return maps.detach().float()
+
+
+def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_threshold=0.1, tag_threshold=1.0,
+          use_detection_val=True, ignore_too_much=False, nms_kernel=5, nms_padding=2, tag_per_joint=True,
+          joint_order=None, matcher="munkres", fast=True):
+    """Decode the aggregated maps of one image into persons (official `HeatmapParser.parse`).
+
+    det: (1, J, H, W) float32 heatmaps (tensor or array); tags: (1, J, H, W, T) float32 tag maps
+    ((1, 1, H, W, T) when not tag_per_joint). adjust / refine: TEST.ADJUST / TEST.REFINE.
+    max_people: DATASET.MAX_NUM_PEOPLE (top-k per joint and matchable groups); detection_threshold,
+    tag_threshold, use_detection_val, ignore_too_much, nms_kernel, nms_padding: the TEST keys of the
+    same names; joint_order: grouping order (default `grouping_joint_order(J)`); matcher: 'munkres'
+    (official tie-breaking) or 'scipy' (faster, not bit-exact); fast: TEST.FAST_DECODER, the vectorised
+    path, or the official loops (`reference.py`); both give identical outputs.
+    Returns (grouped, scores) as officially: grouped = [persons], persons (P, J, 3 + T) float32 with rows
+    (x, y, val, tag...) in heatmap pixels (x + 0.5 +- 0.25 after adjust; val 0 = missing); scores = list
+    of P np.float32 person scores (mean joint value after adjust, before refine).
+    """
+    det = _as_tensor(det, "det", 4)
+    tags = _as_tensor(tags, "tags", 5)
+    num_joints = det.shape[1]
+    if tags.shape[1] != (num_joints if tag_per_joint else 1):
+        raise ValueError(f"parse: tags have {tags.shape[1]} channels, expected "
+                         f"{num_joints if tag_per_joint else 1} (tag_per_joint={tag_per_joint})")
+    if joint_order is None:
+        joint_order = grouping_joint_order(num_joints)
+
+    if fast:
+        find_candidates, adjust_joints, refine_joints = candidates.top_k, refinement.adjust, refinement.refine
+    else:  # the official loops
+        find_candidates, adjust_joints, refine_joints = (reference.top_k_reference, reference.adjust_reference,
+                                                         reference.refine_reference)
+        matcher = reference.munkres_on_array if matcher == "munkres" else matcher
+
+    tag_k, loc_k, val_k = find_candidates(det, tags, max_people, nms_kernel, nms_padding, tag_per_joint)
+    persons = match_by_tag(
+        tag_k[0], loc_k[0], val_k[0], joint_order=joint_order, detection_threshold=detection_threshold,
+        tag_threshold=tag_threshold, use_detection_val=use_detection_val, ignore_too_much=ignore_too_much,
+        max_people=max_people, matcher=matcher)
+
+    det_image = det[0].cpu().numpy()
+    if adjust:
+        persons = adjust_joints(persons, det_image)
+    scores = refinement.person_scores(persons)
+
+    if refine and len(persons):
+        tag_image = tags[0].cpu().numpy()
+        if not tag_per_joint:
+            tag_image = np.tile(tag_image, (num_joints, 1, 1, 1))
+        persons = refine_joints(persons, det_image, tag_image)
+    return [persons], scores

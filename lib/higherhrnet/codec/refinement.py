@@ -1,0 +1,171 @@
+"""After grouping: quarter-pixel adjust, person scores and refine (SPEC 6.7-6.9), fast vectorised path.
+
+Coordinates: a grouped joint (x, y) is an integer heatmap pixel index (column, row). Adjust and refine
+return pixel-centre coordinates `x + 0.5 +- 0.25`: +0.25 toward the strictly larger horizontal (vertical)
+neighbour, -0.25 on ties and at clamped borders.
+
+Faster path (TEST.FAST_DECODER, default on; NumPy, like the official code): adjust is vectorised over
+all joints; refine scores only the missing joints (the official code scores every joint of every person
+on the full map), first on the hottest pixels of each map, where a bound proves the answer for most
+joints, then on the full map; one joint map at a time, for all persons missing that joint at once.
+The outputs equal the official loops (`reference.py`) bit for bit: the same float32 operations in the
+same order, NumPy's float32 square root, and first-occurrence argmax in row-major order.
+"""
+import numpy as np
+import torch
+
+QUARTER = np.float32(0.25)
+HALF = np.float32(0.5)
+# Refine first searches this many hottest pixels per joint map, then the whole map if needed.
+REFINE_HOT_PIXELS = 2048
+REFINE_LEVEL_SAMPLES = 4096
+# Whole-map searches run in chunks of this many pixels (bounds the memory of refine).
+REFINE_CHUNK_PIXELS = 1 << 22
+
+
+def _quarter_steps(det, joints, xs, ys):
+    """+0.25 / -0.25 offsets along x and y for integer pixels (joints, ys, xs) of det (J, H, W)."""
+    height, width = det.shape[1:]
+    right = det[joints, ys, np.minimum(xs + 1, width - 1)]
+    left = det[joints, ys, np.maximum(xs - 1, 0)]
+    below = det[joints, np.minimum(ys + 1, height - 1), xs]
+    above = det[joints, np.maximum(ys - 1, 0), xs]
+    step_x = np.where(right > left, QUARTER, -QUARTER)
+    step_y = np.where(below > above, QUARTER, -QUARTER)
+    return step_x, step_y
+
+
+def adjust(persons, det):
+    """Quarter-pixel adjust of every joint with val > 0 (SPEC 6.7); missing joints stay at (0, 0).
+
+    persons: (P, J, 3 + T) float32 from `match_by_tag`; det: (J, H, W) float32 aggregated heatmaps of
+    the image (before NMS). Returns a new float32 array with x' = (x +- 0.25) + 0.5, y' likewise.
+    """
+    det = _as_numpy(det)
+    adjusted = np.array(persons, dtype=np.float32, copy=True)
+    person_ids, joints = np.nonzero(adjusted[:, :, 2] > 0)
+    if person_ids.size == 0:
+        return adjusted
+    x = adjusted[person_ids, joints, 0]
+    y = adjusted[person_ids, joints, 1]
+    step_x, step_y = _quarter_steps(det, joints, x.astype(np.int64), y.astype(np.int64))
+    adjusted[person_ids, joints, 0] = (x + step_x) + HALF
+    adjusted[person_ids, joints, 1] = (y + step_y) + HALF
+    return adjusted
+
+
+def person_scores(persons):
+    """Person score = mean of the J joint values, missing joints as 0 (SPEC 6.8): list of np.float32."""
+    return [person[:, 2].mean() for person in persons]
+
+
+def _as_numpy(array):
+    if isinstance(array, torch.Tensor):
+        return array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def person_tag(person, tags):
+    """Mean tag (T,) float32 of a person's joints with val > 0, read at their truncated (x, y) pixels."""
+    detected = np.nonzero(person[:, 2] > 0)[0]
+    xy = person[detected, :2].astype(np.int32)
+    return np.mean(tags[detected, xy[:, 1], xy[:, 0]], axis=0)
+
+
+def _rounded_tag_distance(differences):
+    """round_half_even(||d||) per element, computed as the official NumPy code does: float32 array.
+
+    differences: list of T float32 arrays of one shape (the T components of tag - tau). Squares are
+    summed in NumPy's order (sequential below 8 components, NumPy's own sum beyond); the root is NumPy's
+    correctly rounded float32 sqrt (torch's vectorised float32 sqrt is not always correctly rounded).
+    """
+    if len(differences) < 8:
+        squared = differences[0] * differences[0]
+        for component in differences[1:]:
+            squared = squared + component * component
+    else:
+        squared = (np.stack(differences, axis=-1) ** 2).sum(axis=-1)
+    return np.round(np.sqrt(squared))
+
+
+def _scores(heat, tag_values, mean_tags):
+    """det - round(||tag - tau||): heat (n,), tag_values (n, T), mean_tags (m, T) -> (m, n) float32."""
+    differences = [tag_values[None, :, t] - mean_tags[:, t:t + 1] for t in range(tag_values.shape[1])]
+    return heat[None, :] - _rounded_tag_distance(differences)
+
+
+def _hot_level(heat, hot_pixels):
+    """A heat level with roughly `hot_pixels` pixels at or above it, estimated on a regular sample."""
+    sample = heat[::max(1, heat.size // REFINE_LEVEL_SAMPLES)]
+    from_top = min(sample.size, max(1, round(sample.size * hot_pixels / heat.size)))
+    return np.partition(sample, sample.size - from_top)[sample.size - from_top]
+
+
+def _best_pixels(heat, tag_values, mean_tags, hot_pixels):
+    """First row-major argmax of heat - round(||tag - tau||) for each tau, over one joint's map.
+
+    heat (H*W,) float32, tag_values (H*W, T) float32, mean_tags (m, T) float32 -> flat indices (m,).
+    Pruned first search: a pixel's score never exceeds its heat. Score only the hot pixels (heat >= level,
+    in row-major order); where the best of them scores >= level, every other pixel scores strictly less,
+    so it is the exact answer. The other persons are scored on the whole map, a chunk at a time.
+    """
+    best = np.zeros(len(mean_tags), dtype=np.int64)
+    unproven = np.arange(len(mean_tags))
+    if np.isfinite(heat.sum() + tag_values.sum()):  # NaN / inf maps: the bound proves nothing
+        level = _hot_level(heat, hot_pixels)
+        hot = np.flatnonzero(heat >= level)
+        score = _scores(heat[hot], tag_values[hot], mean_tags)
+        position = np.argmax(score, axis=1)  # first maximum
+        proven = score[np.arange(len(position)), position] >= level
+        best[proven] = hot[position[proven]]
+        unproven = np.nonzero(~proven)[0]
+    chunk = max(1, REFINE_CHUNK_PIXELS // heat.size)
+    for start in range(0, len(unproven), chunk):
+        rows = unproven[start:start + chunk]
+        best[rows] = np.argmax(_scores(heat, tag_values, mean_tags[rows]), axis=1)
+    return best
+
+
+def refine(persons, det, tags, hot_pixels=REFINE_HOT_PIXELS):
+    """Fill each person's missing joints with its best tag-compatible location (SPEC 6.9).
+
+    persons: (P, J, 3 + T) float32 (normally after `adjust`); det: (J, H, W) float32 heatmaps; tags:
+    (J, H, W, T) float32 tag maps (tile a shared map J times first). For a missing joint (val == 0) of a
+    person with mean tag tau, the candidate is the first row-major argmax of det[j] - round(||tags[j] - tau||)
+    (half-to-even, no x100); it is taken if its heat value is > 0, at (x + 0.5 +- 0.25, y + 0.5 +- 0.25).
+    Tag columns of filled joints stay 0. Returns a new float32 array. hot_pixels: size of the first,
+    pruned search (a speed setting only; the result does not depend on it).
+    Deliberate difference: a person without any joint with val > 0 has no tag and is left unchanged
+    (the official code crashes on it; it cannot come out of `match_by_tag` with a positive threshold).
+    """
+    det = np.ascontiguousarray(_as_numpy(det), dtype=np.float32)
+    tags = np.ascontiguousarray(_as_numpy(tags), dtype=np.float32)
+    if tags.ndim == 3:
+        tags = tags[..., None]
+    refined = np.array(persons, dtype=np.float32, copy=True)
+    anchored = (refined[:, :, 2] > 0).any(axis=1)
+    person_ids, joints = np.nonzero((refined[:, :, 2] == 0) & anchored[:, None])
+    if person_ids.size == 0:
+        return refined
+    num_joints, height, width = det.shape
+    person_mean_tags = np.zeros((len(refined), tags.shape[-1]), np.float32)
+    for index in np.nonzero(anchored)[0]:
+        person_mean_tags[index] = person_tag(refined[index], tags)
+    mean_tags = person_mean_tags[person_ids]
+
+    det_maps = det.reshape(num_joints, height * width)
+    tag_maps = tags.reshape(num_joints, height * width, tags.shape[-1])
+    best = np.empty(len(joints), dtype=np.int64)
+    for joint in np.unique(joints):  # all persons missing this joint at once
+        pairs = np.nonzero(joints == joint)[0]
+        best[pairs] = _best_pixels(det_maps[joint], tag_maps[joint], mean_tags[pairs], hot_pixels)
+
+    ys, xs = np.divmod(best, width)
+    values = det[joints, ys, xs]
+    step_x, step_y = _quarter_steps(det, joints, xs, ys)
+    fill = values > 0
+    person_ids, joints = person_ids[fill], joints[fill]
+    refined[person_ids, joints, 0] = (xs[fill] + 0.5) + step_x[fill].astype(np.float64)
+    refined[person_ids, joints, 1] = (ys[fill] + 0.5) + step_y[fill].astype(np.float64)
+    refined[person_ids, joints, 2] = values[fill]
+    return refined
