@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from higherhrnet.codec import get_final_preds, grouping_joint_order, match_by_tag, parse
+from higherhrnet.codec import get_final_preds, parse
 from higherhrnet.codec.benchmark import format_report, time_decoders
 from higherhrnet.codec.candidates import top_k
 from higherhrnet.codec.refinement import adjust

@@ -25,7 +25,7 @@ def both_adjusts(persons, det):
     return fast
 
 
-def both_refines(persons, det, tags, hot_pixels=(16, 128, 2048)):
+def both_refines(persons, det, tags, hot_pixels=(8, 64, 2048)):
     """Fast refine (with several sizes of the pruned first search) equals the official loops."""
     official = refine_reference(persons, det, tags)
     for size in hot_pixels:

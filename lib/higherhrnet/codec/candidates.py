@@ -37,7 +37,7 @@ def window_max(det, kernel, padding):
 def nms(det, kernel=5, padding=2):
     """det (N, J, H, W) float32 with every pixel that is not its window's maximum set to (signed) zero."""
     keep = window_max(det, kernel, padding).eq_(det)  # 1.0 where the pixel is its window's maximum
-    return det * keep
+    return keep.mul_(det)
 
 
 def gather_top_k(det_nms, tags, max_people, tag_per_joint=True):

@@ -96,22 +96,24 @@ def _scores(heat, tag_values, mean_tags):
 
 def _hot_level(heat, hot_pixels):
     """A heat level with roughly `hot_pixels` pixels at or above it, estimated on a regular sample."""
-    sample = heat[::max(1, heat.size // REFINE_LEVEL_SAMPLES)]
+    sample = np.sort(heat[::max(1, heat.size // REFINE_LEVEL_SAMPLES)])
     from_top = min(sample.size, max(1, round(sample.size * hot_pixels / heat.size)))
-    return np.partition(sample, sample.size - from_top)[sample.size - from_top]
+    return sample[sample.size - from_top]
 
 
 def _best_pixels(heat, tag_values, mean_tags, hot_pixels):
     """First row-major argmax of heat - round(||tag - tau||) for each tau, over one joint's map.
 
     heat (H*W,) float32, tag_values (H*W, T) float32, mean_tags (m, T) float32 -> flat indices (m,).
-    Pruned first search: a pixel's score never exceeds its heat. Score only the hot pixels (heat >= level,
-    in row-major order); where the best of them scores >= level, every other pixel scores strictly less,
-    so it is the exact answer. The other persons are scored on the whole map, a chunk at a time.
+    Pruned first search (maps of more than 4 * hot_pixels pixels): a pixel's score never exceeds its
+    heat. Score only the hot pixels (heat >= level, in row-major order); where the best of them scores
+    >= level, every other pixel scores strictly less, so it is the exact answer. The other persons are
+    scored on the whole map, a chunk at a time.
     """
     best = np.zeros(len(mean_tags), dtype=np.int64)
     unproven = np.arange(len(mean_tags))
-    if np.isfinite(heat.sum() + tag_values.sum()):  # NaN / inf maps: the bound proves nothing
+    # With NaN / inf in the maps the bound proves nothing.
+    if heat.size > 4 * hot_pixels and np.isfinite(heat.sum() + tag_values.sum()):
         level = _hot_level(heat, hot_pixels)
         hot = np.flatnonzero(heat >= level)
         score = _scores(heat[hot], tag_values[hot], mean_tags)
@@ -131,8 +133,9 @@ def refine(persons, det, tags, hot_pixels=REFINE_HOT_PIXELS):
 
     persons: (P, J, 3 + T) float32 (normally after `adjust`); det: (J, H, W) float32 heatmaps; tags:
     (J, H, W, T) float32 tag maps (tile a shared map J times first). For a missing joint (val == 0) of a
-    person with mean tag tau, the candidate is the first row-major argmax of det[j] - round(||tags[j] - tau||)
-    (half-to-even, no x100); it is taken if its heat value is > 0, at (x + 0.5 +- 0.25, y + 0.5 +- 0.25).
+    person with mean tag tau, the candidate is the first row-major argmax of
+    det[j] - round(||tags[j] - tau||) (half-to-even, no x100); it is taken if its heat value is > 0, at
+    (x + 0.5 +- 0.25, y + 0.5 +- 0.25).
     Tag columns of filled joints stay 0. Returns a new float32 array. hot_pixels: size of the first,
     pruned search (a speed setting only; the result does not depend on it).
     Deliberate difference: a person without any joint with val > 0 has no tag and is left unchanged

@@ -4,8 +4,9 @@
     tb_log_dir       = LOG_DIR    / <same dataset> / MODEL.NAME / <cfg name>_<YYYY-mm-dd-HH-MM>
     log file         = final_output_dir / <phase>_<YYYY-mm-dd-HH-MM>_rank<rank>.log
 
-Only the main process (rank 0) creates directories; other ranks wait until they exist (the official code
-polls too). Every process logs to its own file; only rank 0 also prints to the console.
+Only the main process (rank 0) creates directories and writes the log file; other ranks wait until the
+directories exist (the official code polls too) and print warnings and errors to stderr only, so that a
+multi-process run writes its files from rank 0 alone.
 """
 import logging
 import os
@@ -44,18 +45,22 @@ def create_logger(cfg, cfg_file, phase, rank=0):
     else:
         _wait_for(final_output_dir)
 
-    log_file = final_output_dir / f"{phase}_{time_str}_rank{rank}.log"
     logger = logging.getLogger("higherhrnet")
-    logger.setLevel(logging.INFO)
     logger.propagate = False
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    file_handler = logging.FileHandler(log_file)
-    file_handler.setFormatter(logging.Formatter("%(asctime)-15s %(message)s"))
-    logger.addHandler(file_handler)
+    formatter = logging.Formatter("%(asctime)-15s %(message)s")
     if rank == 0:
+        logger.setLevel(logging.INFO)
+        file_handler = logging.FileHandler(final_output_dir / f"{phase}_{time_str}_rank{rank}.log")
         console = logging.StreamHandler(sys.stdout)
-        console.setFormatter(logging.Formatter("%(asctime)-15s %(message)s"))
+        for handler in (file_handler, console):
+            handler.setFormatter(formatter)
+            logger.addHandler(handler)
+    else:
+        logger.setLevel(logging.WARNING)
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter(f"[rank {rank}] %(asctime)-15s %(message)s"))
         logger.addHandler(console)
     return logger, final_output_dir, tb_log_dir

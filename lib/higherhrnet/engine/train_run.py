@@ -5,7 +5,6 @@ process groups, torch.amp instead of the fp16 wrapper, rank-0-only side effects,
 atomic checkpoints with scheduler, scaler and RNG states for an exact AUTO_RESUME.
 """
 import json
-import logging
 import pprint
 import time
 
@@ -33,6 +32,26 @@ def _device_for_rank(cfg, local_rank):
 
 def _unwrap(model):
     return model.module if hasattr(model, "module") else model
+
+
+def wrap_for_training(model, sync_bn, device, distributed, logger):
+    """Move to `device`; under DDP convert BatchNorm to SyncBatchNorm when asked (SPEC 8.7) and wrap in DDP.
+
+    SyncBatchNorm runs on CUDA only in PyTorch, so MODEL.SYNC_BN is ignored (with a warning) on CPU, as it
+    is (officially) when training is not distributed.
+    """
+    if sync_bn:
+        if not distributed:
+            logger.warning("MODEL.SYNC_BN True is ignored: training is not distributed")
+        elif device.type != "cuda":
+            logger.warning("MODEL.SYNC_BN True is ignored: SyncBatchNorm needs CUDA devices")
+        else:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model.to(device)
+    if distributed:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    return model
 
 
 def _make_debug_hook(cfg, final_output_dir):
@@ -87,8 +106,6 @@ def run_training(args):
     main = rank == 0
 
     logger, final_output_dir, tb_log_dir = create_logger(cfg, args.cfg, "train", rank)
-    if not main:
-        logger.setLevel(logging.WARNING)
     logger.info(pprint.pformat(vars(args)))
     logger.info(cfg.dump())
     logger.info(f"device {device}, rank {rank}/{world_size}")
@@ -101,16 +118,7 @@ def run_training(args):
     if seed >= 0:
         seed_everything(seed + rank)
 
-    model = build_model(cfg, is_train=True)
-    if cfg.MODEL.SYNC_BN:
-        if is_distributed():
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        else:
-            logger.warning("MODEL.SYNC_BN True is ignored: training is not distributed")
-    model.to(device)
-    if is_distributed():
-        model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+    model = wrap_for_training(build_model(cfg, is_train=True), cfg.MODEL.SYNC_BN, device, is_distributed(), logger)
     loss_fn = MultiLossFactory.from_config(cfg).to(device)
 
     dataset = build_train_dataset(cfg)
@@ -122,6 +130,10 @@ def run_training(args):
 
     begin_epoch = cfg.TRAIN.BEGIN_EPOCH
     checkpoint_file = final_output_dir / ckpt.CHECKPOINT_NAME
+    if main:
+        for stale in final_output_dir.glob(".*.tmp"):  # left by a run killed while writing a checkpoint
+            logger.warning(f"removing {stale.name}, an unfinished checkpoint write of an interrupted run")
+            stale.unlink()
     global_step = 0
     if cfg.AUTO_RESUME and checkpoint_file.exists():
         checkpoint = ckpt.load_training_checkpoint(checkpoint_file)
