@@ -6,3 +6,11 @@ config -> codec (test resize, aggregation, grouping) -> evaluation        (testi
 `engine` holds the loops that tie them together; `tools/` holds thin command-line scripts.
 """
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """`higherhrnet.Predictor` is imported on first use, so `import higherhrnet` stays light."""
+    if name == "Predictor":
+        from higherhrnet.predictor import Predictor
+        return Predictor
+    raise AttributeError(f"module 'higherhrnet' has no attribute {name!r}")

@@ -58,3 +58,40 @@ def test_valid_script_errors_are_one_line(repo, shared, tmp_path):
     unknown = run_valid(repo, shared, tmp_path, ["TEST.NOT_A_KEY", "1"])
     assert unknown.returncode != 0 and "TEST.NOT_A_KEY" in unknown.stderr
     assert unknown.stderr.strip().count("\n") == 0
+
+
+def _sample_copy(shared, root):
+    """A writable copy of the COCO sample layout in tmp (never committed), to break files in."""
+    import shutil
+    shutil.copytree(shared / "data" / "coco_sample", root)
+    return root
+
+
+def test_valid_script_bad_data_gives_one_line_errors(repo, shared, tmp_path):
+    root = _sample_copy(shared, tmp_path / "coco")
+    (root / "images" / "val2017" / "000000040083.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    corrupt = run_valid(repo, shared, tmp_path, ["DATASET.ROOT", str(root)])
+    assert corrupt.returncode != 0 and "000000040083.jpg" in corrupt.stderr
+    assert corrupt.stderr.strip().count("\n") == 0
+
+    (root / "images" / "val2017" / "000000040083.jpg").unlink()
+    missing = run_valid(repo, shared, tmp_path, ["DATASET.ROOT", str(root)])
+    assert missing.returncode != 0 and "000000040083.jpg" in missing.stderr and "not found" in missing.stderr
+
+    annotation = root / "annotations" / "person_keypoints_val2017.json"
+    annotation.write_text("{ this is not json")
+    not_json = run_valid(repo, shared, tmp_path, ["DATASET.ROOT", str(root)])
+    assert not_json.returncode != 0 and "person_keypoints_val2017.json" in not_json.stderr
+    assert not_json.stderr.strip().count("\n") == 0
+    annotation.unlink()
+    absent = run_valid(repo, shared, tmp_path, ["DATASET.ROOT", str(root)])
+    assert absent.returncode != 0 and "person_keypoints_val2017.json" in absent.stderr
+    assert absent.stderr.strip().count("\n") == 0
+
+
+def test_valid_script_without_detections_prints_zeros_and_warns(repo, shared, tmp_path):
+    completed = run_valid(repo, shared, tmp_path, ["TEST.DETECTION_THRESHOLD", "2.0"])
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    row = [line for line in completed.stdout.splitlines() if "| pose_hig..." in line][-1]
+    assert [float(v) for v in row.split("|")[2:-1]] == [0.0] * 10
+    assert "no" in (completed.stderr + completed.stdout).lower() and "warn" in (completed.stderr + completed.stdout).lower()
