@@ -114,7 +114,13 @@ def _check_deconv(extra):
 
 def _check_model(cfg):
     extra = cfg.MODEL.EXTRA
-    widths = [('layer1', [256])]
+    stage1 = extra.get('STAGE1')
+    layer1_width = 256
+    if stage1 is not None:
+        if stage1.BLOCK not in BLOCK_EXPANSION:
+            _fail(f"MODEL.EXTRA.STAGE1.BLOCK is {stage1.BLOCK!r}; expected one of {', '.join(BLOCK_EXPANSION)}")
+        layer1_width = list(stage1.NUM_CHANNELS)[0] * BLOCK_EXPANSION[stage1.BLOCK]
+    widths = [('layer1', [layer1_width])]
     for name in ('STAGE2', 'STAGE3', 'STAGE4'):
         widths.append((name, _check_branch_stage(extra, name)))
     _check_transitions(widths[1:])

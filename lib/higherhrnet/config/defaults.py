@@ -66,6 +66,12 @@ _C.MODEL.EXTRA.PRETRAINED_LAYERS = ['*']  # top-level modules copied from MODEL.
 _C.MODEL.EXTRA.STEM_INPLANES = 64  # read but unused: the stem and layer1 are fixed at 64 channels
 _C.MODEL.EXTRA.FINAL_CONV_KERNEL = 1  # kernel of the prediction convs (padding 1 if 3, else 0)
 
+# [added] layer1 as in the HRNet classification configs; the defaults are the official fixed layer1.
+_C.MODEL.EXTRA.STAGE1 = CN(new_allowed=True)
+_C.MODEL.EXTRA.STAGE1.BLOCK = 'BOTTLENECK'  # [added] residual block of layer1 ('BOTTLENECK' officially)
+_C.MODEL.EXTRA.STAGE1.NUM_BLOCKS = [4]  # [added] blocks in layer1 (4 officially); smaller = cheaper model
+_C.MODEL.EXTRA.STAGE1.NUM_CHANNELS = [64]  # [added] layer1 width before expansion (64 officially -> 256)
+
 _C.MODEL.EXTRA.STAGE2 = CN(new_allowed=True)
 _C.MODEL.EXTRA.STAGE2.NUM_MODULES = 1  # HighResolutionModules in stage 2
 _C.MODEL.EXTRA.STAGE2.NUM_BRANCHES = 2  # parallel resolutions in stage 2 (strides 4, 8)
@@ -207,6 +213,7 @@ _DEFAULTS.freeze()
 # Keys that do not exist in the official code (documentation and the config reference use this list).
 ADDED_KEYS = (
     'DEVICE', 'DATASET.EXACT_FLIP', 'TRAIN.SEED', 'TRAIN.ADAM_USE_WD', 'TRAIN.LEGACY_NO_SET_EPOCH', 'TRAIN.VAL_FREQ',
+    'MODEL.EXTRA.STAGE1.BLOCK', 'MODEL.EXTRA.STAGE1.NUM_BLOCKS', 'MODEL.EXTRA.STAGE1.NUM_CHANNELS',
     'TEST.MATCHER', 'TEST.FAST_DECODER', 'TEST.AMP', 'TEST.WORKERS', 'TEST.POSE_NMS', 'TEST.POSE_NMS_OKS',
     'TEST.MIN_PERSON_SCORE',
 )

@@ -51,6 +51,22 @@ def _stage_settings(extra, name):
     return BLOCKS[block_name], _read(extra, name, 'NUM_MODULES'), num_blocks, num_channels
 
 
+def _layer1_settings(extra):
+    """(block class, number of blocks, planes) of layer1: MODEL.EXTRA.STAGE1 if present, else official."""
+    try:
+        stage1 = extra['STAGE1']
+    except (KeyError, TypeError):
+        return Bottleneck, 4, 64
+    block_name = _read(extra, 'STAGE1', 'BLOCK')
+    if block_name not in BLOCKS:
+        raise ModelConfigError(f"MODEL.EXTRA.STAGE1.BLOCK is {block_name!r}; expected one of {', '.join(BLOCKS)}")
+    num_blocks, num_channels = list(stage1['NUM_BLOCKS']), list(stage1['NUM_CHANNELS'])
+    if len(num_blocks) != 1 or len(num_channels) != 1:
+        raise ModelConfigError(f"MODEL.EXTRA.STAGE1: NUM_BLOCKS {num_blocks} and NUM_CHANNELS {num_channels} "
+                               f"must have one entry each (layer1 has one branch)")
+    return BLOCKS[block_name], num_blocks[0], num_channels[0]
+
+
 class PoseHigherResolutionNet(nn.Module):
     """HigherHRNet for bottom-up pose estimation.
 
@@ -80,13 +96,16 @@ class PoseHigherResolutionNet(nn.Module):
         self.cat_output = [bool(c) for c in _read(extra, 'DECONV', 'CAT_OUTPUT')[:num_deconvs]]
         self.pretrained_layers = list(_read(extra, 'PRETRAINED_LAYERS'))
 
-        # Stem and layer1 (fixed; STEM_INPLANES is not read, as officially).
+        # Stem (fixed at 64 channels; STEM_INPLANES is not read, as officially) and layer1. The official
+        # layer1 is fixed at 4 Bottlenecks of width 64; the optional MODEL.EXTRA.STAGE1 (an addition, with
+        # those values as defaults) allows a cheaper one, e.g. for the CPU demo model.
         self.conv1 = conv3x3(3, 64, stride=2)
         self.bn1 = batch_norm(64)
         self.conv2 = conv3x3(64, 64, stride=2)
         self.bn2 = batch_norm(64)
         self.relu = nn.ReLU(inplace=True)
-        self.layer1, layer1_width = residual_layer(Bottleneck, 64, 64, 4)
+        layer1_block, layer1_blocks, layer1_planes = _layer1_settings(extra)
+        self.layer1, layer1_width = residual_layer(layer1_block, 64, layer1_planes, layer1_blocks)
 
         # HRNet stages 2-4, each preceded by its transition; `widths` = output width per branch so far.
         widths = [layer1_width]
