@@ -139,4 +139,5 @@ def test_input_collection_and_option_parsing(tmp_path):
                                                  "TEST.FLIP_TEST", "False", "DEVICE", "cpu"])
     assert options == ["--input", "IMG_2.JPG", "b.jpg", "--scales", "1", "2"]
     assert overrides == ["TEST.FLIP_TEST", "False", "DEVICE", "cpu"]
+    assert split_config_overrides(["--input", "a.jpg", "TEST.TYPO", "1"]) == (["--input", "a.jpg"], ["TEST.TYPO", "1"])
     assert image_id_from_name("000000000785.jpg", 3) == 785 and image_id_from_name("me.jpg", 3) == 3

@@ -21,22 +21,22 @@ _C = CN()
 _C.OUTPUT_DIR = ''  # root of the output tree: <OUTPUT_DIR>/<DATASET.DATASET>/<MODEL.NAME>/<cfg name>/
 _C.LOG_DIR = ''  # root of the tensorboard tree, laid out like OUTPUT_DIR plus a time stamp
 _C.DATA_DIR = ''  # prefix joined to DATASET.ROOT (if ROOT does not exist), MODEL.PRETRAINED and TEST.MODEL_FILE
-_C.GPUS = (0,)  # official: device ids for DataParallel at test time and a multiplier of the per-process batch
+_C.GPUS = (0,)  # official DataParallel ids / batch multiplier; unused here: devices via DEVICE and torchrun
 _C.WORKERS = 4  # DataLoader worker processes per training process
 _C.PRINT_FREQ = 20  # training log/debug-image period in iterations; test visualisation period in images
 _C.AUTO_RESUME = False  # resume training from <final_output_dir>/checkpoint.pth.tar when it exists
 _C.PIN_MEMORY = True  # pin_memory of the training DataLoader
-_C.RANK = 0  # global rank of this process (official multi-process launch; torchrun sets it from the environment)
-_C.VERBOSE = True  # log every tensor copied from MODEL.PRETRAINED and a detailed model summary
-_C.DIST_BACKEND = 'nccl'  # torch.distributed backend of the official launcher (torchrun runs pick nccl/gloo)
-_C.MULTIPROCESSING_DISTRIBUTED = True  # official launcher: one spawned process per visible GPU
+_C.RANK = 0  # official node rank; unused here: torchrun sets RANK in the environment
+_C.VERBOSE = True  # official: per-tensor pretrained-loading logs; unused here (kept for YAML compatibility)
+_C.DIST_BACKEND = 'nccl'  # unused here: the backend is nccl on CUDA and gloo on CPU
+_C.MULTIPROCESSING_DISTRIBUTED = True  # plain `python tools/dist_train.py` spawns one process per visible GPU
 _C.DEVICE = ''  # [added] '' = cuda if available else cpu; or 'cpu', 'cuda', 'cuda:1', 'mps'
 
 # ----------------------------------------------------------------------------------------------------------
 # Mixed precision (official: pure-fp16 model with fp32 master weights; here mapped onto torch.amp)
 # ----------------------------------------------------------------------------------------------------------
 _C.FP16 = CN()
-_C.FP16.ENABLED = False  # train in reduced precision (True in the 640 YAMLs); also fp16 inference in valid
+_C.FP16.ENABLED = False  # autocast training (fp16 + GradScaler on CUDA, bf16 on CPU); fp16 eval on CUDA
 _C.FP16.STATIC_LOSS_SCALE = 1.0  # constant loss scale used when DYNAMIC_LOSS_SCALE is False
 _C.FP16.DYNAMIC_LOSS_SCALE = False  # dynamic loss scale: start 2**32, x2 every 1000 clean steps, /2 on overflow
 
@@ -187,7 +187,7 @@ _C.TEST.NMS_PADDING = 1  # max-pool NMS padding (2 in the official YAMLs)
 _C.TEST.PROJECT2IMAGE = False  # resize maps to the input (base) size before grouping (True in the YAMLs)
 _C.TEST.WITH_HEATMAPS = (True,)  # per stage: use this stage's heatmaps at test time
 _C.TEST.WITH_AE = (True,)  # per stage: use this stage's tag maps at test time
-_C.TEST.LOG_PROGRESS = False  # show a progress bar over the test images
+_C.TEST.LOG_PROGRESS = False  # unused: valid.py always shows a progress bar (hide it with --no-progress)
 _C.TEST.MATCHER = 'munkres'  # [added] 'munkres' = exact official tie-breaking; 'scipy' = faster, not bit-exact
 _C.TEST.FAST_DECODER = True  # [added] vectorised decoder with identical outputs; False = reference loops
 _C.TEST.AMP = False  # [added] reduced-precision inference: bfloat16 autocast on CPU, float16 on CUDA
