@@ -19,15 +19,20 @@ class ImageReadError(OSError):
     """An image file is missing or cannot be decoded."""
 
 
-def read_image_rgb(path):
-    """Read an image file as uint8 RGB (H, W, 3), EXIF orientation ignored; one-line error if unreadable."""
+def _read_bgr(path):
+    """cv2.imread in colour, EXIF orientation ignored; one-line ImageReadError if missing or undecodable."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ImageReadError(f"{path}: image file not found")
     image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise ImageReadError(f"{path}: not a readable image (corrupt or unsupported format)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
+
+
+def read_image_rgb(path):
+    """Read an image file as uint8 RGB (H, W, 3), EXIF orientation ignored; one-line error if unreadable."""
+    return cv2.cvtColor(_read_bgr(path), cv2.COLOR_BGR2RGB)
 
 
 def to_input_tensor(image_rgb):
@@ -40,13 +45,7 @@ def to_input_tensor(image_rgb):
 
 def read_image_rgba(path):
     """As `read_image_rgb`, but (H, W, 4) RGBA with alpha 255: OpenCV warps 4 channels faster than 3."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ImageReadError(f"{path}: image file not found")
-    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if image is None:
-        raise ImageReadError(f"{path}: not a readable image (corrupt or unsupported format)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGBA)
+    return cv2.cvtColor(_read_bgr(path), cv2.COLOR_BGR2RGBA)
 
 
 def decode_image(data, name, rgba=False):
