@@ -183,34 +183,37 @@ class DemoRun:
         if cv2.waitKey(wait_ms) & 0xFF in (ord("q"), 27):
             self.quit = True
 
-    def _overlay(self, image_rgb, prediction):
-        return self.predictor.draw(image_rgb, prediction, color="rgb", joint_threshold=self.joint_threshold)
-
     def run_images(self, item):
         folder = self.output_dir / item.name if item.folder else self.output_dir
         folder.mkdir(parents=True, exist_ok=True)
         records, processed = [], 0
         progress = tqdm(item.images, desc=item.name, unit="img", dynamic_ncols=True,
                         disable=not (self.show_progress and item.folder))
-        for position, path in enumerate(progress):
-            try:
-                image_rgb = read_image_rgb(path)
-            except ImageReadError as error:
-                self.skip(path, str(error).split(": ", 1)[-1])
-                continue
-            prediction = self.predictor.predict(image_rgb, color="rgb", keep_maps=self.save_maps)
-            records += prediction.records(image_id_from_name(path.name, position), file_name=path.name)
-            overlay = self._overlay(image_rgb, prediction)
-            write_picture(folder / f"{path.stem}_pose.jpg", overlay)
-            if self.save_maps:
-                save_map_pictures(folder / path.stem, image_rgb, prediction)
-            self.num_images += 1
-            processed += 1
-            if self.show:
-                self._display(overlay, 0 if len(item.images) == 1 else 1)
-                if self.quit:
-                    break
-        progress.close()
+        try:
+            for position, path in enumerate(progress):
+                try:
+                    image_rgb = read_image_rgb(path)
+                except ImageReadError as error:
+                    self.skip(path, str(error).split(": ", 1)[-1])
+                    continue
+                prediction = self.predictor.predict(image_rgb, color="rgb", keep_maps=self.save_maps)
+                records += prediction.records(image_id_from_name(path.name, position), file_name=path.name)
+                overlay = self.predictor.draw(image_rgb, prediction, color="rgb",
+                                              joint_threshold=self.joint_threshold)
+                write_picture(folder / f"{path.stem}_pose.jpg", overlay)
+                if self.save_maps:
+                    save_map_pictures(folder / path.stem, image_rgb, prediction)
+                self.num_images += 1
+                processed += 1
+                if self.show:
+                    self._display(overlay, 0 if len(item.images) == 1 else 1)
+                    if self.quit:
+                        break
+        except KeyboardInterrupt:
+            self.note(f"{item.source}: interrupted after {processed} image(s)")
+            self.quit = True
+        finally:
+            progress.close()
         if processed:
             self._write_records(item, records)
 
@@ -245,7 +248,8 @@ class DemoRun:
                 for record in prediction.records(frame_index, file_name=item.source):
                     record["frame"] = frame_index
                     records.append(record)
-                overlay = self.predictor.draw(frame_bgr, prediction, color="bgr", joint_threshold=self.joint_threshold)
+                overlay = self.predictor.draw(frame_bgr, prediction, color="bgr",
+                                              joint_threshold=self.joint_threshold)
                 if writer is None:
                     writer = self._open_writer(video_path, fps, overlay.shape)
                 writer.write(overlay)

@@ -19,8 +19,9 @@ offsets exactly as the official back-projection produces them). A joint score is
 visibility flag; joints filled in by refine can have low scores.
 """
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 from yacs.config import CfgNode
@@ -168,11 +169,13 @@ class Predictor:
     backend: 'torch' or 'onnx' (onnxruntime runs the network; everything else is unchanged).
     opts: further KEY VALUE config overrides, as on the tools' command lines.
     model: an already-built torch network to use instead of loading `weights` (torch backend only).
-    onnx_threads: onnxruntime intra-op threads (0 = its default).
+    onnx_threads: onnxruntime intra-op threads (0 = its default); onnx_session_config: optional
+      onnxruntime session config entries (see `export.OnnxNetwork`).
     """
 
     def __init__(self, config, weights=None, *, device=None, flip=None, scales=None, pose_nms=None,
-                 pose_nms_oks=None, min_score=None, backend="torch", opts=(), model=None, onnx_threads=0):
+                 pose_nms_oks=None, min_score=None, backend="torch", opts=(), model=None, onnx_threads=0,
+                 onnx_session_config=None):
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
         overrides = list(opts or ())
@@ -191,8 +194,9 @@ class Predictor:
             network = self._torch_network(weights, model)
         else:
             if model is not None:
-                raise ValueError("model= is for the torch backend; the onnx backend reads the .onnx file given as weights")
-            network = self._onnx_network(weights, onnx_threads)
+                raise ValueError("model= is for the torch backend; the onnx backend reads the .onnx file "
+                                 "given as weights")
+            network = self._onnx_network(weights, onnx_threads, onnx_session_config)
         self.settings = InferenceSettings.from_config(self.cfg, self.device)
         self.pipeline = PosePipeline(network, self.settings, self.device)
         self.person_filter = PersonFilter.from_config(self.cfg)
@@ -213,7 +217,7 @@ class Predictor:
         load_model_weights(network, weights)
         return network.to(self.device)
 
-    def _onnx_network(self, weights, threads):
+    def _onnx_network(self, weights, threads, session_config):
         from higherhrnet.export.onnx_runtime import OnnxNetwork, network_output_channels
 
         if not weights:
@@ -221,7 +225,8 @@ class Predictor:
         num_stages = self.cfg.MODEL.EXTRA.DECONV.NUM_DECONVS + 1
         expected = network_output_channels(self.cfg.MODEL.NUM_JOINTS, self.cfg.MODEL.TAG_PER_JOINT,
                                            self.cfg.LOSS.WITH_AE_LOSS[:num_stages])
-        return OnnxNetwork(weights, expected_channels=expected, device=self.device, threads=threads)
+        return OnnxNetwork(weights, expected_channels=expected, device=self.device, threads=threads,
+                           session_config=session_config)
 
     def predict(self, image, color="bgr", keep_maps=False, timings=None):
         """People in one image (a path or a uint8 array, see `image_to_rgb`) -> `Prediction`.

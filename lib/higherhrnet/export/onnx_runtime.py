@@ -37,9 +37,11 @@ class OnnxNetwork:
     threads: onnxruntime intra-op threads (0 = onnxruntime's choice).
     raw_network_only: refuse a graph exported with the postprocess outputs (the pipeline needs the raw
       stage outputs); False lets `compare_with_torch` run any exported graph.
+    session_config: optional onnxruntime session config entries, e.g. {'session.set_denormal_as_zero': '1'}.
     """
 
-    def __init__(self, path, expected_channels=None, device="cpu", threads=0, raw_network_only=True):
+    def __init__(self, path, expected_channels=None, device="cpu", threads=0, raw_network_only=True,
+                 session_config=None):
         import onnxruntime
 
         path = os.fspath(path)
@@ -48,6 +50,8 @@ class OnnxNetwork:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = int(threads)
         options.log_severity_level = 3
+        for key, value in (session_config or {}).items():
+            options.add_session_config_entry(str(key), str(value))
         providers = ["CPUExecutionProvider"]
         self.device = torch.device(device)
         if self.device.type == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
