@@ -4,11 +4,12 @@
     aggregation.py     stage / flip / scale aggregation of the network outputs    (SPEC 6.3, 6.4)
     candidates.py      max-pool NMS and per-joint top-k                           (SPEC 6.5)
     matching.py        associative-embedding grouping, Munkres assignment         (SPEC 6.6)
+    hungarian.py       munkres 1.1.4's assignment algorithm, re-implemented on NumPy arrays
     refinement.py      quarter-pixel adjust, person scores, refine                (SPEC 6.7-6.9)
     parser.py          parse(): the decoder entry point (official HeatmapParser.parse)
     backprojection.py  heatmap pixels -> image pixels                             (SPEC 6.10)
     reference.py       the official loop formulation of the decoder steps (tests, FAST_DECODER off)
-    benchmark.py       timing of the fast and reference decoders
+    benchmark.py       timing of the fast and reference decoders (used by tools/benchmark.py)
 """
 from higherhrnet.codec.aggregation import (accumulate_scale, aggregate_stage_outputs, finish_aggregation,
                                            scales_in_processing_order)

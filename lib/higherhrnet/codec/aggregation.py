@@ -144,12 +144,13 @@ def accumulate_scale(final_heatmaps, tags_list, heatmaps, tags, *, scale_factor,
     if flip_test:
         if len(heatmaps) < 2:
             raise ValueError("accumulate_scale: flip_test needs the heatmaps of the flipped pass too")
-        heatmaps_avg = (heatmaps[0] + heatmaps[1]) / 2.0
+        heatmaps_avg = torch.add(heatmaps[0], heatmaps[1]).div_(2.0)  # (h0 + h1) / 2.0, one new tensor
     else:
         heatmaps_avg = heatmaps[0]
 
     if final_heatmaps is None:
-        final_heatmaps = heatmaps_avg.clone()
+        # The flip average is already a new tensor; the caller's own maps are copied.
+        final_heatmaps = heatmaps_avg if flip_test else heatmaps_avg.clone()
     elif project_to_image:
         final_heatmaps += heatmaps_avg
     else:
@@ -162,4 +163,6 @@ def finish_aggregation(final_heatmaps, tags_list, num_scales):
     if final_heatmaps is None or not tags_list:
         raise ValueError("finish_aggregation: no heatmaps or no tag maps were collected "
                          "(is 1.0 among several test scales, and does a stage have TEST.WITH_AE?)")
-    return final_heatmaps / float(num_scales), torch.cat(tags_list, dim=4)
+    if num_scales > 1:  # x / 1.0 == x: one scale needs no pass over the maps
+        final_heatmaps = final_heatmaps / float(num_scales)
+    return final_heatmaps, torch.cat(tags_list, dim=4)

@@ -1,50 +1,78 @@
 """Timing of the decoder: the fast path against the official loops (reference), stage by stage."""
+import statistics
 import time
 
 import numpy as np
 
 from higherhrnet.codec import candidates, reference, refinement
+from higherhrnet.codec.backprojection import get_final_preds
 from higherhrnet.codec.matching import grouping_joint_order, match_by_tag
 
+STAGES = ("top_k", "match", "adjust", "refine", "back_projection")
 
-def _best_time_ms(function, repeats):
-    """Best wall time over `repeats` calls, in milliseconds, and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeats):
+
+def median_time_ms(function, repeats, warmup=0):
+    """Median wall time of `repeats` calls after `warmup` untimed ones, in milliseconds, and the last result."""
+    result = None
+    for _ in range(warmup):
+        result = function()
+    times = []
+    for _ in range(max(1, repeats)):
         start = time.perf_counter()
         result = function()
-        best = min(best, time.perf_counter() - start)
-    return best * 1000.0, result
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000.0, result
 
 
-def time_decoders(det, tags, repeats=3, max_people=30, nms_kernel=5, nms_padding=2, detection_threshold=0.1):
-    """Best-of-`repeats` milliseconds per decoder stage for one image, fast path and reference.
+def time_decoders(det, tags, repeats=3, max_people=30, nms_kernel=5, nms_padding=2, detection_threshold=0.1,
+                  warmup=0, center=None, scale=None, paths=("fast", "reference")):
+    """Median milliseconds per decoder stage for one image, fast path and reference.
 
     det: (1, J, H, W) float32 tensor, tags: (1, J, H, W, T) float32 tensor (tags per joint).
-    Returns {'fast': {stage: ms}, 'reference': {stage: ms}} with stages top_k, match, adjust, refine,
-    total (sum of the four), and 'num_persons', 'num_missing' (joints refine searches for).
+    center (2,), scale (2,): the test-resize geometry for the back-projection stage (default: the map
+    itself, i.e. an image of the map's size). paths: which of 'fast' / 'reference' to time.
+    Returns {path: {stage: ms}} with stages top_k (NMS + top-k), match, adjust, refine, back_projection
+    and total (their sum), and 'num_persons', 'num_missing' (joints refine searches for), 'identical'
+    (both paths gave the same persons and scores, None with one path).
     """
     det_image, tag_image = det[0].numpy(), tags[0].numpy()
     joint_order = grouping_joint_order(det.shape[1])
-    paths = {
-        "fast": (candidates.top_k, "munkres", refinement.adjust, refinement.refine),
+    heatmap_size = (det.shape[3], det.shape[2])
+    if center is None:
+        center = np.array([int(heatmap_size[0] / 2.0 + 0.5), int(heatmap_size[1] / 2.0 + 0.5)])
+        scale = np.array([heatmap_size[0], heatmap_size[1]]) / 200.0
+    functions = {
+        "fast": (lambda *args: candidates.top_k_above_threshold(*args, threshold=detection_threshold), "munkres",
+                 refinement.adjust, refinement.refine),
         "reference": (reference.top_k_reference, reference.munkres_on_array, reference.adjust_reference,
                       reference.refine_reference),
     }
-    report = {}
-    for name, (top_k, matcher, adjust, refine) in paths.items():
+    report, outputs = {}, {}
+    for name in paths:
+        top_k, matcher, adjust, refine = functions[name]
         times = {}
-        times["top_k"], (tag_k, loc_k, val_k) = _best_time_ms(
-            lambda: top_k(det, tags, max_people, nms_kernel, nms_padding), repeats)
-        times["match"], persons = _best_time_ms(
+        times["top_k"], (tag_k, loc_k, val_k) = median_time_ms(
+            lambda: top_k(det, tags, max_people, nms_kernel, nms_padding), repeats, warmup)
+        times["match"], persons = median_time_ms(
             lambda: match_by_tag(tag_k[0], loc_k[0], val_k[0], joint_order=joint_order, max_people=max_people,
-                                 detection_threshold=detection_threshold, matcher=matcher), repeats)
-        times["adjust"], adjusted = _best_time_ms(lambda: adjust(persons, det_image), repeats)
-        times["refine"], _ = _best_time_ms(lambda: refine(adjusted, det_image, tag_image), repeats)
-        times["total"] = times["top_k"] + times["match"] + times["adjust"] + times["refine"]
+                                 detection_threshold=detection_threshold,
+                                 matcher=(lambda cost: matcher(cost.copy())) if callable(matcher) else matcher),
+            repeats, warmup)
+        times["adjust"], adjusted = median_time_ms(lambda: adjust(persons, det_image), repeats, warmup)
+        scores = refinement.person_scores(adjusted)
+        times["refine"], refined = median_time_ms(lambda: refine(adjusted, det_image, tag_image), repeats, warmup)
+        times["back_projection"], final = median_time_ms(
+            lambda: get_final_preds(refined, center, scale, heatmap_size), repeats, warmup)
+        times["total"] = sum(times[stage] for stage in STAGES)
         report[name] = times
+        outputs[name] = (refined, scores, final)
         report["num_persons"] = len(persons)
         report["num_missing"] = int(np.sum(adjusted[:, :, 2] == 0)) if len(adjusted) else 0
+    report["identical"] = None
+    if len(outputs) == 2:
+        (fast, fast_scores, _), (ref, ref_scores, _) = outputs["fast"], outputs["reference"]
+        report["identical"] = bool(np.array_equal(fast, ref) and np.array_equal(fast_scores, ref_scores))
+    report["outputs"] = outputs
     return report
 
 
@@ -52,10 +80,11 @@ def format_report(report):
     """One line per path: milliseconds per stage."""
     lines = []
     for name in ("fast", "reference"):
-        stages = ", ".join(f"{stage} {ms:.1f}" for stage, ms in report[name].items())
-        lines.append(f"{name:>9}: {stages} ms")
-    speedup = report["reference"]["total"] / max(report["fast"]["total"], 1e-9)
-    lines.append(f"  speed-up x{speedup:.1f} ({report['num_persons']} persons, "
-                 f"{report['num_missing']} missing joints refined)")
+        if name in report:
+            stages = ", ".join(f"{stage} {ms:.1f}" for stage, ms in report[name].items())
+            lines.append(f"{name:>9}: {stages} ms")
+    if "fast" in report and "reference" in report:
+        speedup = report["reference"]["total"] / max(report["fast"]["total"], 1e-9)
+        lines.append(f"  speed-up x{speedup:.1f} ({report['num_persons']} persons, "
+                     f"{report['num_missing']} missing joints refined, identical: {report['identical']})")
     return "\n".join(lines)
-

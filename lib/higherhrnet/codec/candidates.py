@@ -5,6 +5,8 @@ several pixels) and zeroes the others (`det * (pooled == det)`, so suppressed ne
 officially). The window maximum is computed as a separable running maximum of shifted slices instead of
 `torch.nn.MaxPool2d`: the values are identical (a maximum is exact), and it is much faster on CPU.
 Faster path (TEST.FAST_DECODER, default on); `reference.top_k_reference` is the official formulation.
+The decoder itself calls `top_k_above_threshold`, which examines only the pixels above the detection
+threshold (the only candidates the grouping reads) and falls back to `top_k` when it cannot match it.
 """
 import numpy as np
 import torch
@@ -67,3 +69,77 @@ def gather_top_k(det_nms, tags, max_people, tag_per_joint=True):
 def top_k(det, tags, max_people=30, kernel=5, padding=2, tag_per_joint=True):
     """NMS then top-k: see `nms` and `gather_top_k` (det (N, J, H, W), tags (N, J|1, H, W, T))."""
     return gather_top_k(nms(det, kernel, padding), tags, max_people, tag_per_joint)
+
+
+# The sparse search below gives up (dense `top_k` instead) when more than this share of pixels is above
+# the detection threshold: beyond it the dense NMS is the cheaper one.
+SPARSE_MAX_SHARE = 1 / 16
+
+
+def _window_offsets(kernel):
+    """(dy, dx) of a kernel x kernel window without its centre, nearest neighbours first."""
+    radius = kernel // 2
+    offsets = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1) if dy or dx]
+    return sorted(offsets, key=lambda offset: (max(abs(offset[0]), abs(offset[1])), abs(offset[0]) + abs(offset[1])))
+
+
+def _local_maxima(flat, joint, y, x, height, width, kernel):
+    """Indices (into joint / y / x) of the pixels no neighbour of whose window is strictly larger."""
+    values = flat[(joint * height + y) * width + x]
+    survivors = np.arange(len(values))
+    for dy, dx in _window_offsets(kernel):
+        ny, nx = y[survivors] + dy, x[survivors] + dx
+        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+        neighbour = flat[(joint[survivors] * height + np.clip(ny, 0, height - 1)) * width + np.clip(nx, 0, width - 1)]
+        survivors = survivors[~(inside & (neighbour > values[survivors]))]
+    return survivors
+
+
+def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per_joint=True, threshold=0.1):
+    """The candidates of `top_k` with val > threshold, found without NMS of the whole map (fast path).
+
+    Same inputs and output arrays as `top_k` (one image). Entries with val > threshold (the only ones the
+    grouping reads) equal those of `top_k`, in the same order; the other entries are zeros (top_k has
+    arbitrary values <= threshold there). Only pixels above the threshold are examined: a pixel survives
+    the max-pool NMS iff no pixel of its window is strictly larger, and the survivors of each joint are
+    sorted by value. The order of equal values is torch.topk's own choice, so a joint whose first K + 1
+    sorted values hold a tie is taken from `top_k` of that joint instead; so is everything when the map
+    holds NaN, when threshold < 0, or when too many pixels are above the threshold.
+    """
+    _check_window(kernel, padding)
+    num_images, num_joints, height, width = det.shape
+    if num_images != 1 or not threshold >= 0 or max_people > height * width:
+        return top_k(det, tags, max_people, kernel, padding, tag_per_joint)
+    flat = det.detach().cpu().numpy().reshape(-1)
+    index = np.flatnonzero(~(flat <= threshold))  # NaN is selected too
+    if index.size > SPARSE_MAX_SHARE * flat.size or np.isnan(flat[index]).any():
+        return top_k(det, tags, max_people, kernel, padding, tag_per_joint)
+    joint, pixel = np.divmod(index, height * width)
+    y, x = np.divmod(pixel, width)
+    kept = _local_maxima(flat, joint, y, x, height, width, kernel)
+    joint, pixel, values = joint[kept], pixel[kept], flat[index[kept]]
+
+    order = np.lexsort((-values, joint))  # by joint, then descending value
+    joint, pixel, values = joint[order], pixel[order], values[order]
+    starts = np.searchsorted(joint, np.arange(num_joints + 1))
+    rank = np.arange(len(joint)) - starts[joint]
+    tied = np.zeros(num_joints, dtype=bool)
+    equal_next = (values[1:] == values[:-1]) & (joint[1:] == joint[:-1]) & (rank[1:] <= max_people)
+    tied[joint[1:][equal_next]] = True
+
+    tag_maps = tags.detach().cpu().numpy()[0]
+    tag_dim = tag_maps.shape[-1]
+    tag_k = np.zeros((1, num_joints, max_people, tag_dim), np.float32)
+    loc_k = np.zeros((1, num_joints, max_people, 2), np.int64)
+    val_k = np.zeros((1, num_joints, max_people), np.float32)
+    chosen = (rank < max_people) & ~tied[joint]
+    joint, pixel, values, rank = joint[chosen], pixel[chosen], values[chosen], rank[chosen]
+    y, x = np.divmod(pixel, width)
+    val_k[0, joint, rank] = values
+    loc_k[0, joint, rank, 0], loc_k[0, joint, rank, 1] = x, y
+    tag_k[0, joint, rank] = tag_maps[joint if tag_per_joint else 0, y, x]
+    for tied_joint in np.flatnonzero(tied):
+        joint_tags = tags[:, tied_joint:tied_joint + 1] if tag_per_joint else tags
+        exact = top_k(det[:, tied_joint:tied_joint + 1], joint_tags, max_people, kernel, padding, tag_per_joint)
+        tag_k[0, tied_joint], loc_k[0, tied_joint], val_k[0, tied_joint] = (array[0, 0] for array in exact)
+    return tag_k, loc_k, val_k

@@ -10,8 +10,8 @@ The arithmetic is NumPy's, in the official dtypes (float64 costs from float32 ta
 because the quantised costs are full of exact ties and the chosen assignment then depends on every bit.
 """
 import numpy as np
-from munkres import Munkres
 
+from higherhrnet.codec.hungarian import munkres_assignment
 from higherhrnet.keypoints import GROUPING_JOINT_ORDER
 
 MATCHERS = ("munkres", "scipy")
@@ -37,16 +37,16 @@ def grouping_joint_order(num_joints, center_first=False):
 def assign(cost, matcher="munkres"):
     """Minimum-cost assignment on a (rows, cols) float64 cost matrix with rows <= cols.
 
-    Returns (row, col) pairs ordered by row. 'munkres': the `munkres` 1.1.4 package, whose tie-breaking
-    the official results depend on (default). 'scipy': `scipy.optimize.linear_sum_assignment`, much faster,
+    Returns (row, col) pairs ordered by row. 'munkres': the assignment of the `munkres` 1.1.4 package, whose
+    tie-breaking the official results depend on (default), computed by `hungarian.munkres_assignment`, an
+    exact NumPy re-implementation of that package's algorithm (faster; same pairs). 'scipy': `scipy.optimize.linear_sum_assignment`, much faster,
     also optimal, but may pick another equal-cost assignment (not bit-exact with the official code).
     A callable `matcher(cost) -> pairs` is used as given.
     """
     if callable(matcher):
         return [(int(row), int(col)) for row, col in matcher(cost)]
     if matcher == "munkres":
-        # Nested Python floats give the same float64 arithmetic as the official NumPy rows, faster.
-        return [tuple(pair) for pair in Munkres().compute(cost.tolist())]
+        return munkres_assignment(cost)
     if matcher == "scipy":
         from scipy.optimize import linear_sum_assignment
         rows, cols = linear_sum_assignment(cost)
@@ -90,9 +90,7 @@ def match_by_tag(tag_k, loc_k, val_k, *, joint_order, detection_threshold=0.1, t
     num_joints, _, tag_dim = tag_k.shape
     if any(not 0 <= joint < num_joints for joint in joint_order):
         raise ValueError(f"match_by_tag: joint_order {list(joint_order)} has indices outside 0..{num_joints - 1}")
-    empty_person = np.zeros((num_joints, 3 + tag_dim))
-    persons = {}      # key (float tag[0] of the founder) -> (J, 3 + T) float64 rows
-    person_tags = {}  # key -> list of (T,) float32 tags of the joints assigned so far
+    groups = _Groups(num_joints, tag_dim)
 
     for position, joint in enumerate(joint_order):
         tags = tag_k[joint]
@@ -102,30 +100,69 @@ def match_by_tag(tag_k, loc_k, val_k, *, joint_order, detection_threshold=0.1, t
         if candidates.shape[0] == 0:
             continue
 
-        if position == 0 or len(persons) == 0:
+        if position == 0 or len(groups) == 0:
             for tag, candidate in zip(tags, candidates):
-                key = tag[0]
-                persons.setdefault(key, np.copy(empty_person))[joint] = candidate
-                person_tags[key] = [tag]
+                groups.found(tag, joint, candidate)
             continue
 
-        keys = list(persons.keys())[:max_people]
-        if ignore_too_much and len(keys) == max_people:
+        num_groups = min(len(groups), max_people)
+        if ignore_too_much and num_groups == max_people:
             continue
-        mean_tags = np.array([np.mean(person_tags[key], axis=0) for key in keys])
-        distance, cost = grouping_costs(candidates, mean_tags, use_detection_val)
-        num_candidates, num_groups = distance.shape
+        distance, cost = grouping_costs(candidates, groups.mean_tags(num_groups), use_detection_val)
 
         for row, col in assign(cost, matcher):
-            if row < num_candidates and col < num_groups and distance[row][col] < tag_threshold:
-                key = keys[col]
-                persons[key][joint] = candidates[row]
-                person_tags[key].append(tags[row])
+            if col < num_groups and distance[row][col] < tag_threshold:
+                groups.join(col, joint, candidates[row], tags[row])
             else:
-                key = tags[row][0]
-                persons.setdefault(key, np.copy(empty_person))[joint] = candidates[row]
-                person_tags[key] = [tags[row]]
+                groups.found(tags[row], joint, candidates[row])
 
-    if not persons:
+    if len(groups) == 0:
         return np.zeros((0, num_joints, 3 + tag_dim), dtype=np.float32)
-    return np.array(list(persons.values())).astype(np.float32)
+    return np.array(groups.rows).astype(np.float32)
+
+
+class _Groups:
+    """The official grouping state: dicts keyed by the founder's first tag component, insertion-ordered.
+
+    rows[i]: (J, 3 + T) float64 joint rows of group i; the mean tag of a group is the float32 mean of the
+    tags of its joints, as `np.mean(list of tags, axis=0)` computes it. For T >= 2 that mean is a
+    sequential float32 sum divided by the count, so running sums give the same bits (faster); for T = 1
+    NumPy sums 8 or more values pairwise, so the list itself is averaged.
+    """
+
+    def __init__(self, num_joints, tag_dim):
+        self.empty_person = np.zeros((num_joints, 3 + tag_dim))
+        self.index_of = {}  # key (np.float32 tag[0] of the founder) -> group index
+        self.rows, self.tag_lists, self.tag_sums, self.counts = [], [], [], []
+        self.running_sums = tag_dim >= 2
+
+    def __len__(self):
+        return len(self.rows)
+
+    def found(self, tag, joint, candidate):
+        """Official `setdefault(key)[joint] = candidate; tags[key] = [tag]`: a colliding key reuses its group."""
+        key = tag[0]
+        index = self.index_of.get(key)
+        if index is None:
+            index = self.index_of[key] = len(self.rows)
+            self.rows.append(np.copy(self.empty_person))
+            self.tag_lists.append(None)
+            self.tag_sums.append(None)
+            self.counts.append(0)
+        self.rows[index][joint] = candidate
+        self.tag_lists[index] = [tag]
+        self.tag_sums[index] = tag.copy()
+        self.counts[index] = 1
+
+    def join(self, index, joint, candidate, tag):
+        self.rows[index][joint] = candidate
+        self.tag_lists[index].append(tag)
+        self.tag_sums[index] = self.tag_sums[index] + tag
+        self.counts[index] += 1
+
+    def mean_tags(self, num_groups):
+        """(num_groups, T) float32 mean tags of the first num_groups groups."""
+        if self.running_sums:
+            counts = np.array(self.counts[:num_groups], dtype=np.float32)
+            return np.array(self.tag_sums[:num_groups]) / counts[:, None]
+        return np.array([np.mean(tags, axis=0) for tags in self.tag_lists[:num_groups]])

@@ -3,6 +3,8 @@
 Default argument values are those of the official experiment YAMLs (TEST.DETECTION_THRESHOLD 0.1,
 NMS 5 / 2, MAX_NUM_PEOPLE 30, TAG_THRESHOLD 1.0, USE_DETECTION_VAL, no IGNORE_TOO_MUCH, tags per joint).
 """
+import functools
+
 import numpy as np
 import torch
 
@@ -29,8 +31,9 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
     max_people: DATASET.MAX_NUM_PEOPLE (top-k per joint and matchable groups); detection_threshold,
     tag_threshold, use_detection_val, ignore_too_much, nms_kernel, nms_padding: the TEST keys of the
     same names; joint_order: grouping order (default `grouping_joint_order(J)`); matcher: 'munkres'
-    (official tie-breaking) or 'scipy' (faster, not bit-exact); fast: TEST.FAST_DECODER, the vectorised
-    path, or the official loops (`reference.py`); both give identical outputs.
+    (official tie-breaking) or 'scipy' (faster, not bit-exact); fast: TEST.FAST_DECODER, the fast path
+    (candidates above the threshold only, munkres 1.1.4 re-implemented on arrays, vectorised adjust,
+    pruned refine), or the official loops (`reference.py`); both give identical outputs.
     Returns (grouped, scores) as officially: grouped = [persons], persons (P, J, 3 + T) float32 with rows
     (x, y, val, tag...) in heatmap pixels (x + 0.5 +- 0.25 after adjust; val 0 = missing); scores = list
     of P np.float32 person scores (mean joint value after adjust, before refine).
@@ -45,7 +48,8 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
         joint_order = grouping_joint_order(num_joints)
 
     if fast:
-        find_candidates, adjust_joints, refine_joints = candidates.top_k, refinement.adjust, refinement.refine
+        find_candidates = functools.partial(candidates.top_k_above_threshold, threshold=detection_threshold)
+        adjust_joints, refine_joints = refinement.adjust, refinement.refine
     else:  # the official loops
         find_candidates, adjust_joints, refine_joints = (reference.top_k_reference, reference.adjust_reference,
                                                          reference.refine_reference)

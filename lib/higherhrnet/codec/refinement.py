@@ -7,7 +7,8 @@ neighbour, -0.25 on ties and at clamped borders.
 Faster path (TEST.FAST_DECODER, default on; NumPy, like the official code): adjust is vectorised over
 all joints; refine scores only the missing joints (the official code scores every joint of every person
 on the full map), first on the hottest pixels of each map, where a bound proves the answer for most
-joints, then on the full map; one joint map at a time, for all persons missing that joint at once.
+joints, then only on the 16 x 16 tiles whose bound (largest heat, nearest tag) can still beat the best
+score found; one joint map at a time, for all persons missing that joint at once.
 The outputs equal the official loops (`reference.py`) bit for bit: the same float32 operations in the
 same order, NumPy's float32 square root, and first-occurrence argmax in row-major order.
 """
@@ -16,9 +17,11 @@ import torch
 
 QUARTER = np.float32(0.25)
 HALF = np.float32(0.5)
-# Refine first searches this many hottest pixels per joint map, then the whole map if needed.
+# Refine first searches this many hottest pixels per joint map, then the tiles that may hold better.
 REFINE_HOT_PIXELS = 2048
 REFINE_LEVEL_SAMPLES = 4096
+# Tiles of the bounded second search (pixels per side).
+REFINE_TILE = 16
 # Whole-map searches run in chunks of this many pixels (bounds the memory of refine).
 REFINE_CHUNK_PIXELS = 1 << 22
 
@@ -101,30 +104,119 @@ def _hot_level(heat, hot_pixels):
     return sample[sample.size - from_top]
 
 
-def _best_pixels(heat, tag_values, mean_tags, hot_pixels):
+def _tile_reduce(ufunc, plane, tile):
+    """ufunc (np.maximum / np.minimum) over tile x tile blocks of plane (H, W) -> (ceil(H/tile), ceil(W/tile)).
+
+    Ragged border blocks are completed by repeating the edge values (which changes no maximum or minimum).
+    Rows are reduced first: an element-wise reduction of whole rows, much faster than other orders.
+    """
+    pad_rows, pad_cols = -plane.shape[0] % tile, -plane.shape[1] % tile
+    if pad_rows or pad_cols:
+        plane = np.pad(plane, ((0, pad_rows), (0, pad_cols)), mode="edge")
+    tiles_y, tiles_x = plane.shape[0] // tile, plane.shape[1] // tile
+    rows = ufunc.reduce(plane.reshape(tiles_y, tile, plane.shape[1]), axis=1)
+    return ufunc.reduce(rows.reshape(tiles_y, tiles_x, tile), axis=2)
+
+
+class _TileBounds:
+    """Per-tile bounds of one joint map: the largest heat value and each tag component's range.
+
+    heat (H, W) float32, tags (H, W, T) float32, tiles of `tile` x `tile` pixels (smaller at the borders).
+    """
+
+    def __init__(self, heat, tags, tile):
+        self.shape, self.tile = heat.shape, tile
+        self.heat_max = _tile_reduce(np.maximum, heat, tile)
+        self.tag_min = [_tile_reduce(np.minimum, tags[:, :, t], tile) for t in range(tags.shape[2])]
+        self.tag_max = [_tile_reduce(np.maximum, tags[:, :, t], tile) for t in range(tags.shape[2])]
+
+    def upper_bounds(self, mean_tag):
+        """(tiles_y, tiles_x) float32 values no pixel's score heat - round(||tag - tau||) can exceed.
+
+        The nearest point of each tile's tag box goes through the same float32 formula as a pixel; every
+        step of it is monotonic, so no pixel of the tile gets a smaller rounded distance.
+        """
+        zero = np.float32(0)
+        gaps = [np.maximum(np.maximum(low - tau, tau - high), zero)
+                for low, high, tau in zip(self.tag_min, self.tag_max, mean_tag)]
+        return self.heat_max - _rounded_tag_distance(gaps)
+
+    def before(self, pixel):
+        """bool (tiles_y, tiles_x): the tiles holding a pixel that comes before flat `pixel` in row-major order."""
+        row, col = divmod(int(pixel), self.shape[1])
+        tops = np.arange(self.heat_max.shape[0]) * self.tile
+        lefts = np.arange(self.heat_max.shape[1]) * self.tile
+        return (tops < row)[:, None] | ((tops == row)[:, None] & (lefts < col)[None, :])
+
+    def pixels(self, tiles):
+        """Flat row-major indices of the pixels of the selected tiles (bool (tiles_y, tiles_x)), tile by tile."""
+        height, width = self.shape
+        tile_y, tile_x = np.nonzero(tiles)
+        within_y, within_x = np.divmod(np.arange(self.tile * self.tile), self.tile)
+        rows = tile_y[:, None] * self.tile + within_y
+        cols = tile_x[:, None] * self.tile + within_x
+        if height % self.tile or width % self.tile:
+            inside = (rows < height) & (cols < width)
+            return rows[inside] * width + cols[inside]
+        return (rows * width + cols).reshape(-1)
+
+
+def _best_pixels(heat, tag_values, mean_tags, hot_pixels, shape_hw):
     """First row-major argmax of heat - round(||tag - tau||) for each tau, over one joint's map.
 
-    heat (H*W,) float32, tag_values (H*W, T) float32, mean_tags (m, T) float32 -> flat indices (m,).
-    Pruned first search (maps of more than 4 * hot_pixels pixels): a pixel's score never exceeds its
-    heat. Score only the hot pixels (heat >= level, in row-major order); where the best of them scores
-    >= level, every other pixel scores strictly less, so it is the exact answer. The other persons are
-    scored on the whole map, a chunk at a time.
+    heat (H*W,) float32, tag_values (H*W, T) float32, mean_tags (m, T) float32, shape_hw = (H, W)
+    -> flat indices (m,). Pruned search on maps of more than 4 * hot_pixels pixels:
+    1. Score the hot pixels (heat >= level, row-major order). A pixel's score never exceeds its heat, so
+       where the best of them scores >= level it is the exact answer (most joints of real maps).
+    2. Otherwise the best score s found so far (at pixel b) is a lower bound. A tile can hold the answer
+       only if its upper bound (`_TileBounds`) is > s, or == s while it has a pixel before b in row-major
+       order (an equal score there would come first). Those tiles are scored and the first maximum kept.
+       When the hot set is most of the map (flat maps), step 1 is skipped and the tile with the largest
+       bound gives s and b.
+    Without finite maps (NaN / inf prove nothing) or on small maps, the whole map is scored.
     """
     best = np.zeros(len(mean_tags), dtype=np.int64)
-    unproven = np.arange(len(mean_tags))
-    # With NaN / inf in the maps the bound proves nothing.
-    if heat.size > 4 * hot_pixels and np.isfinite(heat.sum() + tag_values.sum()):
-        level = _hot_level(heat, hot_pixels)
-        hot = np.flatnonzero(heat >= level)
+    if heat.size <= 4 * hot_pixels or not np.isfinite(heat.sum() + tag_values.sum()):
+        chunk = max(1, REFINE_CHUNK_PIXELS // heat.size)
+        for start in range(0, len(mean_tags), chunk):
+            best[start:start + chunk] = np.argmax(_scores(heat, tag_values, mean_tags[start:start + chunk]), axis=1)
+        return best
+
+    unproven, seeds = np.arange(len(mean_tags)), {}
+    level = _hot_level(heat, hot_pixels)
+    hot = np.flatnonzero(heat >= level)
+    if hot.size <= 4 * hot_pixels:
         score = _scores(heat[hot], tag_values[hot], mean_tags)
         position = np.argmax(score, axis=1)  # first maximum
-        proven = score[np.arange(len(position)), position] >= level
+        lower = score[np.arange(len(position)), position]
+        proven = lower >= level
         best[proven] = hot[position[proven]]
         unproven = np.nonzero(~proven)[0]
-    chunk = max(1, REFINE_CHUNK_PIXELS // heat.size)
-    for start in range(0, len(unproven), chunk):
-        rows = unproven[start:start + chunk]
-        best[rows] = np.argmax(_scores(heat, tag_values, mean_tags[rows]), axis=1)
+        seeds = {person: (lower[person], hot[position[person]]) for person in unproven}
+    if len(unproven) == 0:
+        return best
+    bounds = _TileBounds(heat.reshape(shape_hw), tag_values.reshape(shape_hw + (-1,)), REFINE_TILE)
+    for person in unproven:
+        tau = mean_tags[person:person + 1]
+        upper = bounds.upper_bounds(tau[0])
+        if person in seeds:
+            best_score, best_pixel = seeds[person]
+        else:
+            first_tile = np.zeros(upper.shape, dtype=bool)
+            first_tile[np.unravel_index(np.argmax(upper), upper.shape)] = True
+            pixels = bounds.pixels(first_tile)
+            score = _scores(heat[pixels], tag_values[pixels], tau)[0]
+            best_score = score.max()
+            best_pixel = pixels[score == best_score].min()
+        pixels = bounds.pixels((upper > best_score) | ((upper == best_score) & bounds.before(best_pixel)))
+        if pixels.size:
+            score = _scores(heat[pixels], tag_values[pixels], tau)[0]
+            top = score.max()
+            if top > best_score:
+                best_score, best_pixel = top, pixels[score == top].min()
+            elif top == best_score:
+                best_pixel = min(best_pixel, pixels[score == top].min())
+        best[person] = best_pixel
     return best
 
 
@@ -161,7 +253,8 @@ def refine(persons, det, tags, hot_pixels=REFINE_HOT_PIXELS):
     best = np.empty(len(joints), dtype=np.int64)
     for joint in np.unique(joints):  # all persons missing this joint at once
         pairs = np.nonzero(joints == joint)[0]
-        best[pairs] = _best_pixels(det_maps[joint], tag_maps[joint], mean_tags[pairs], hot_pixels)
+        best[pairs] = _best_pixels(det_maps[joint], tag_maps[joint], mean_tags[pairs], hot_pixels,
+                                   (height, width))
 
     ys, xs = np.divmod(best, width)
     values = det[joints, ys, xs]

@@ -45,6 +45,7 @@ class InferenceSettings:
     decoder: dict = field(default_factory=dict)  # keyword arguments of codec.parse
     amp: bool = False                             # autocast: bfloat16 on CPU, float16 on CUDA
     batch_flip: bool = False                      # mirror image in the same batch: faster, not bit-exact
+    channels_last: bool = False                   # channels-last network input: faster bf16 on CPU, not bit-exact
 
     @classmethod
     def from_config(cls, cfg, device=None):
@@ -76,6 +77,8 @@ class InferenceSettings:
                          tag_per_joint=bool(cfg.MODEL.TAG_PER_JOINT),
                          matcher=cfg.TEST.MATCHER, fast=bool(cfg.TEST.FAST_DECODER)),
             amp=amp,
+            # oneDNN's bfloat16 convolutions are much faster in channels-last layout (tools/benchmark.py).
+            channels_last=amp and (device is None or device.type == "cpu"),
         )
 
 
@@ -144,16 +147,18 @@ class PosePipeline:
     def forward(self, network_input):
         """Network outputs for one scale: (outputs, outputs_flipped or None), lists of float32 (1, C, h, w)."""
         x = network_input.to(self.device, non_blocking=True)
+        if self.settings.channels_last and isinstance(self.model, torch.nn.Module):
+            x = x.contiguous(memory_format=torch.channels_last)  # the layout propagates through the network
         with self._autocast():
             if self.settings.flip_test and self.settings.batch_flip:
                 both = self.model(torch.cat([x, torch.flip(x, [3])], dim=0))
-                outputs = [o[:1].float() for o in both]
-                outputs_flipped = [o[1:].float() for o in both]
+                outputs = [o[:1].float().contiguous() for o in both]
+                outputs_flipped = [o[1:].float().contiguous() for o in both]
             else:
-                outputs = [o.float() for o in self.model(x)]
+                outputs = [o.float().contiguous() for o in self.model(x)]
                 outputs_flipped = None
                 if self.settings.flip_test:
-                    outputs_flipped = [o.float() for o in self.model(torch.flip(x, [3]))]
+                    outputs_flipped = [o.float().contiguous() for o in self.model(torch.flip(x, [3]))]
         return outputs, outputs_flipped
 
     @torch.inference_mode()
