@@ -1,15 +1,18 @@
-"""Speed benchmark: python tools/benchmark.py [--only decoder network train] [--quick] [--out results.json]
+"""Speed benchmark: python tools/benchmark.py [--only decoder network train accuracy] [--quick] [--out F.json]
 
 Times every stage of the test pipeline per sample image (read, resize, forward and flip forward,
 aggregation, NMS + top-k, matching, adjust, refine, back-projection, COCO evaluation), the fast decoder
 against the official-loop reference decoder on the same maps (the images' ground-truth maps and crowded
 synthetic scenes of 10 / 20 / 30 persons), the network in fp32 / bf16 / channels-last / batched flip,
-end to end, and training (data pipeline per worker, loss, fp32 and bf16 steps). Prints tables (median
-milliseconds after warm-up and shares of the total) and writes everything as JSON with --out.
+end to end, training (data pipeline per worker, loss, fp32 and bf16 steps), and the AP effect of the
+switches that change results (TEST.AMP, batched flip, TEST.MATCHER scipy) on the fixtures' tiny model.
+Prints tables (median milliseconds after warm-up and shares of the total) and writes everything as JSON
+with --out.
 
 Examples:
   python tools/benchmark.py --out output/benchmark.json
   python tools/benchmark.py --only decoder --crowd 30 --repeats 9
+  python tools/benchmark.py --only accuracy
   python tools/benchmark.py --cfg experiments/coco/higher_hrnet/w32_640_adam_lr1e-3.yaml --only network
   python tools/benchmark.py --quick --cfg ../shared/tiny/tiny_coco.yaml      # smoke run, tiny sizes
 The network keeps its (seeded) random initialisation unless --weights is given: its speed does not

@@ -38,6 +38,10 @@ def test_quick_benchmark_writes_every_stage(shared, repo, tmp_path):
     assert set(train["loss"]) == {"forward", "forward_backward"}
     assert set(train["step"]) == {"fp32_with_data", "fp32_without_data", "bf16_with_data", "bf16_without_data"}
     assert all(step["step_ms"] > 0 for step in train["step"].values())
+    accuracy = results["accuracy"]["a_flip_single_scale"]
+    assert accuracy["default"] == accuracy["official"]  # the default path reproduces the official AP
+    assert 0 <= accuracy["TEST.AMP True"] <= 1
+    assert "AP effect of the switches" in completed.stdout
     assert {target["name"] for target in results["targets"]} == {target["name"]
                                                                    for target in evaluate_targets(results)}
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from higherhrnet.codec.aggregation import stack_tag_maps
 from higherhrnet.codec import (accumulate_scale, aggregate_stage_outputs, finish_aggregation,
                                scales_in_processing_order)
 from higherhrnet.keypoints import COCO_FLIP_INDEX
@@ -174,3 +175,15 @@ def test_bad_stage_arguments_raise():
 def test_raw_outputs_have_the_documented_layout(pipeline_a):
     stage0, stage1 = raw_outputs(pipeline_a, 0, 0)
     assert stage0.shape == (1, 34, 64, 112) and stage1.shape == (1, 17, 128, 224)
+
+
+@pytest.mark.parametrize("dtype,requires_grad", [(torch.float32, False), (torch.float32, True),
+                                                  (torch.float64, False)])
+def test_tag_stacking_equals_torch_cat(dtype, requires_grad):
+    generator = torch.Generator().manual_seed(3)
+    maps = [torch.randn(1, 17, 9, 13, 1, generator=generator, dtype=dtype).requires_grad_(requires_grad)
+            for _ in range(3)]
+    stacked = stack_tag_maps(maps)
+    assert stacked.shape == (1, 17, 9, 13, 3) and stacked.dtype == dtype
+    assert torch.equal(stacked, torch.cat(maps, dim=4))
+    assert stacked.is_contiguous()

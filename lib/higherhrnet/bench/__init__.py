@@ -4,6 +4,7 @@
     network.py   per-image stages (read .. aggregation), network variants (fp32 / bf16, channels-last,
                  batched flip), end to end
     training.py  data pipeline per worker, loss, training steps (fp32 / bf16, with and without data)
+    accuracy.py  AP effect of the switches that change results, on the fixtures' tiny model
     runner.py    options -> results dict, and the issue's targets checked against it
     report.py    the results as plain-text tables
 

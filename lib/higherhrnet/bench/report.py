@@ -98,6 +98,18 @@ def train_table(train):
     return "Training (medians)\n" + _table(["what", "value"], rows)
 
 
+def accuracy_table(accuracy):
+    """AP of the tiny fixture model per test setting, and each switch's change from the default path."""
+    names = [name for name in next(iter(accuracy.values())) if name != "official"]
+    rows = []
+    for setting, row in accuracy.items():
+        rows.append([setting, f"{row['official']:.4f}"] +
+                    [f"{row[name]:.4f}" if name == "default" else f"{row[name]:.4f} ({row[name] - row['default']:+.4f})"
+                     for name in names])
+    return ("AP effect of the switches that change results (tiny fixture model, COCO sample)\n" +
+            _table(["setting", "official"] + names, rows))
+
+
 def targets_table(targets):
     rows = [[t["name"], t["target"], t["measured"], "yes" if t["met"] else "NO"] for t in targets]
     return "Targets (issue 6)\n" + _table(["target", "goal", "measured", "met"], rows)
@@ -123,6 +135,8 @@ def format_results(results):
         parts.append(network_table(results["network"]))
     if results.get("train"):
         parts.append(train_table(results["train"]))
+    if results.get("accuracy"):
+        parts.append(accuracy_table(results["accuracy"]))
     if results.get("targets"):
         parts.append(targets_table(results["targets"]))
     return "\n\n".join(parts)

@@ -9,6 +9,8 @@ Sections (each can be run alone with `only`):
            (`PosePipeline(image)`) in fp32 and bf16.
   train    data pipeline samples/s per worker (WORKERS 0, and 2 workers), the loss for 30 persons x J
            joints, training steps in fp32 and bf16 with and without data loading.
+  accuracy the AP effect of the switches that change results (TEST.AMP, batched flip, TEST.MATCHER scipy)
+           on the fixtures' tiny trained model, next to the official AP (accuracy.py).
 """
 import dataclasses
 import os
@@ -31,9 +33,9 @@ from ..data.sources import load_coco_api
 from ..engine.inference import InferenceSettings, PosePipeline
 from ..evaluation import evaluate_predictions
 from ..models import build_model, load_model_weights
-from . import maps, network, training
+from . import accuracy, maps, network, training
 
-SECTIONS = ("decoder", "network", "train")
+SECTIONS = ("decoder", "network", "train", "accuracy")
 DEFAULT_CONFIG = "experiments/coco/higher_hrnet/w32_512_adam_lr1e-3.yaml"
 IMAGE_STAGES = ("read", "resize", "forward", "forward_flip", "aggregation") + DECODER_STAGES + ("evaluation",)
 # Reference figures of the official code on this machine (issue 6), for the targets below.
@@ -41,10 +43,14 @@ OFFICIAL = {"decoder_sample_ms": 39 + 70 + 0.8 + 0.5 + 368, "crowd30_parse_ms": 
             "loss_ms": 42}
 
 
+def default_shared_dir():
+    """The reference fixtures beside the repository: $HIGHERHRNET_SHARED, else ../shared."""
+    return os.environ.get("HIGHERHRNET_SHARED", str(Path(__file__).resolve().parents[3].parent / "shared"))
+
+
 def default_data_root():
-    """The COCO sample beside the repository ($HIGHERHRNET_SHARED/data/coco_sample, else ../shared/...)."""
-    shared = os.environ.get("HIGHERHRNET_SHARED", str(Path(__file__).resolve().parents[3].parent / "shared"))
-    return str(Path(shared) / "data" / "coco_sample")
+    """The COCO sample beside the repository (<shared>/data/coco_sample)."""
+    return str(Path(default_shared_dir()) / "data" / "coco_sample")
 
 
 @dataclasses.dataclass
@@ -250,6 +256,15 @@ def run_train_section(options, cfg, data_root):
     return results
 
 
+def run_accuracy_section(options):
+    """AP of the tiny fixture model per test setting: official, default path, and each switch on."""
+    _progress("accuracy: switches on the tiny model")
+    if options.quick:
+        return accuracy.switch_ap_effects(default_shared_dir(), settings=["a_flip_single_scale"],
+                                          switches=["default", "TEST.AMP True"])
+    return accuracy.switch_ap_effects(default_shared_dir())
+
+
 def _mean(values):
     return statistics.fmean(values) if values else float("nan")
 
@@ -299,6 +314,10 @@ def evaluate_targets(results):
         rate = train["data_pipeline"]["workers_0_samples_per_s"]
         goal = 2 * OFFICIAL["data_samples_per_s"]
         add("data pipeline per worker", f">= {goal} samples/s", f"{rate:.0f} samples/s", rate >= goal)
+    for setting, row in results.get("accuracy", {}).items():
+        same = abs(row["default"] - row["official"]) <= 1e-9
+        add(f"default path AP == official AP (tiny model, {setting})", "equal",
+            f"{row['default']:.4f} vs {row['official']:.4f}", same)
     return targets
 
 
@@ -323,6 +342,8 @@ def run_benchmark(options):
         results["network"] = run_network_section(options, cfg, model, settings, device, data_root)
     if "train" in options.only:
         results["train"] = run_train_section(options, cfg, data_root)
+    if "accuracy" in options.only:
+        results["accuracy"] = run_accuracy_section(options)
     results["targets"] = evaluate_targets(results)
     results["environment"]["load_average_end"] = list(os.getloadavg())
     return results
