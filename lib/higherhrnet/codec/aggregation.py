@@ -32,6 +32,8 @@ def _collect_one_pass(outputs, num_joints, use_heatmaps, use_tags, heatmaps_firs
     final_size = outputs[-1].shape[2:]
     heatmap_sum, num_heatmaps, tags = 0, 0, []
     for stage, output in enumerate(outputs):
+        if not use_tags[stage] and heatmaps_first[stage]:
+            output = output[:, :num_joints]  # resizing is per channel: the unused tag channels are skipped
         if stage != len(outputs) - 1:
             output = _resize(output, final_size)
         if flip_index is not None:
@@ -53,7 +55,7 @@ def _collect_one_pass(outputs, num_joints, use_heatmaps, use_tags, heatmaps_firs
 
 def aggregate_stage_outputs(outputs, outputs_flipped=None, *, num_joints, with_heatmaps_loss, with_ae_loss,
                             test_with_heatmaps, test_with_ae, flip_index=None, tag_per_joint=True,
-                            drop_center=False, project_to_size=None):
+                            drop_center=False, project_to_size=None, with_tags=True):
     """Heatmap and tag lists of one test scale, from the network's per-stage outputs (SPEC 6.3).
 
     outputs: list of stage outputs (N, C_s, H_s, W_s) for the input, finest stage last; a stage with a
@@ -65,6 +67,7 @@ def aggregate_stage_outputs(outputs, outputs_flipped=None, *, num_joints, with_h
       outputs_flipped. Tag maps are permuted only when tag_per_joint.
     drop_center: DATASET.WITH_CENTER and TEST.IGNORE_CENTER: drop the last channel of every map.
     project_to_size: (w, h) base size (TEST.PROJECT2IMAGE) or None: bilinear resize of every map to it.
+    with_tags: False = heatmaps only (tags = []), for the lazy tag maps of `tag_maps.py`.
     Returns (heatmaps, tags): heatmaps = [H] or [H, H_flipped], each (N, J, H', W') = mean of the used
     stages' heatmaps at the last stage's size; tags = list of (N, J or 1, H', W') tag maps, normal pass
     first then flipped pass, stage by stage.
@@ -75,7 +78,7 @@ def aggregate_stage_outputs(outputs, outputs_flipped=None, *, num_joints, with_h
     _check_stage_switches(num_stages, {"with_heatmaps_loss": with_heatmaps_loss, "with_ae_loss": with_ae_loss,
                                        "test_with_heatmaps": test_with_heatmaps, "test_with_ae": test_with_ae})
     use_heatmaps = [bool(with_heatmaps_loss[s] and test_with_heatmaps[s]) for s in range(num_stages)]
-    use_tags = [bool(with_ae_loss[s] and test_with_ae[s]) for s in range(num_stages)]
+    use_tags = [bool(with_tags and with_ae_loss[s] and test_with_ae[s]) for s in range(num_stages)]
     if not any(use_heatmaps):
         raise ValueError("aggregate_stage_outputs: no stage has both a heatmap loss and TEST.WITH_HEATMAPS")
 

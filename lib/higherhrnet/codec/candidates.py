@@ -98,7 +98,8 @@ def _local_maxima(flat, joint, y, x, height, width, kernel):
 def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per_joint=True, threshold=0.1):
     """The candidates of `top_k` with val > threshold, found without NMS of the whole map (fast path).
 
-    Same inputs and output arrays as `top_k` (one image). Entries with val > threshold (the only ones the
+    Same inputs and output arrays as `top_k` (one image); tags may also be a `tag_maps.ProjectedTagMaps`,
+    read only at the chosen candidates (materialised for the fallbacks below). Entries with val > threshold (the only ones the
     grouping reads) equal those of `top_k`, in the same order; the other entries are zeros (top_k has
     arbitrary values <= threshold there). Only pixels above the threshold are examined: a pixel survives
     the max-pool NMS iff no pixel of its window is strictly larger, and the survivors of each joint are
@@ -108,12 +109,13 @@ def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per
     """
     _check_window(kernel, padding)
     num_images, num_joints, height, width = det.shape
+    lazy_tags = not isinstance(tags, torch.Tensor)  # a tag_maps.ProjectedTagMaps (tags per joint)
     if num_images != 1 or not threshold >= 0 or max_people > height * width:
-        return top_k(det, tags, max_people, kernel, padding, tag_per_joint)
+        return top_k(det, tags.full() if lazy_tags else tags, max_people, kernel, padding, tag_per_joint)
     flat = det.detach().cpu().numpy().reshape(-1)
     index = np.flatnonzero(~(flat <= threshold))  # NaN is selected too
     if index.size > SPARSE_MAX_SHARE * flat.size or np.isnan(flat[index]).any():
-        return top_k(det, tags, max_people, kernel, padding, tag_per_joint)
+        return top_k(det, tags.full() if lazy_tags else tags, max_people, kernel, padding, tag_per_joint)
     joint, pixel = np.divmod(index, height * width)
     y, x = np.divmod(pixel, width)
     kept = _local_maxima(flat, joint, y, x, height, width, kernel)
@@ -127,8 +129,7 @@ def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per
     equal_next = (values[1:] == values[:-1]) & (joint[1:] == joint[:-1]) & (rank[1:] <= max_people)
     tied[joint[1:][equal_next]] = True
 
-    tag_maps = tags.detach().cpu().numpy()[0]
-    tag_dim = tag_maps.shape[-1]
+    tag_dim = tags.shape[-1]
     tag_k = np.zeros((1, num_joints, max_people, tag_dim), np.float32)
     loc_k = np.zeros((1, num_joints, max_people, 2), np.int64)
     val_k = np.zeros((1, num_joints, max_people), np.float32)
@@ -137,7 +138,12 @@ def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per
     y, x = np.divmod(pixel, width)
     val_k[0, joint, rank] = values
     loc_k[0, joint, rank, 0], loc_k[0, joint, rank, 1] = x, y
-    tag_k[0, joint, rank] = tag_maps[joint if tag_per_joint else 0, y, x]
+    if lazy_tags:
+        tag_k[0, joint, rank] = tags.values_at(joint, y, x)
+    else:
+        tag_k[0, joint, rank] = tags.detach().cpu().numpy()[0, joint if tag_per_joint else 0, y, x]
+    if tied.any() and lazy_tags:
+        tags = tags.full()
     for tied_joint in np.flatnonzero(tied):
         joint_tags = tags[:, tied_joint:tied_joint + 1] if tag_per_joint else tags
         exact = top_k(det[:, tied_joint:tied_joint + 1], joint_tags, max_people, kernel, padding, tag_per_joint)

@@ -10,6 +10,7 @@ import torch
 
 from higherhrnet.codec import candidates, reference, refinement
 from higherhrnet.codec.matching import grouping_joint_order, match_by_tag
+from higherhrnet.codec.tag_maps import ProjectedTagMaps
 
 
 def _as_tensor(maps, name, ndim):
@@ -27,7 +28,8 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
     """Decode the aggregated maps of one image into persons (official `HeatmapParser.parse`).
 
     det: (1, J, H, W) float32 heatmaps (tensor or array); tags: (1, J, H, W, T) float32 tag maps
-    ((1, 1, H, W, T) when not tag_per_joint). adjust / refine: TEST.ADJUST / TEST.REFINE.
+    ((1, 1, H, W, T) when not tag_per_joint), or a `ProjectedTagMaps` (evaluated where they are read;
+    materialised for the reference path). adjust / refine: TEST.ADJUST / TEST.REFINE.
     max_people: DATASET.MAX_NUM_PEOPLE (top-k per joint and matchable groups); detection_threshold,
     tag_threshold, use_detection_val, ignore_too_much, nms_kernel, nms_padding: the TEST keys of the
     same names; joint_order: grouping order (default `grouping_joint_order(J)`); matcher: 'munkres'
@@ -39,7 +41,11 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
     of P np.float32 person scores (mean joint value after adjust, before refine).
     """
     det = _as_tensor(det, "det", 4)
-    tags = _as_tensor(tags, "tags", 5)
+    lazy_tags = isinstance(tags, ProjectedTagMaps)
+    if lazy_tags and not (fast and tag_per_joint):
+        tags, lazy_tags = tags.full(), False
+    if not lazy_tags:
+        tags = _as_tensor(tags, "tags", 5)
     num_joints = det.shape[1]
     if tags.shape[1] != (num_joints if tag_per_joint else 1):
         raise ValueError(f"parse: tags have {tags.shape[1]} channels, expected "
@@ -67,7 +73,7 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
     scores = refinement.person_scores(persons)
 
     if refine and len(persons):
-        tag_image = tags[0].cpu().numpy()
+        tag_image = tags if lazy_tags else tags[0].cpu().numpy()
         if not tag_per_joint:
             tag_image = np.tile(tag_image, (num_joints, 1, 1, 1))
         persons = refine_joints(persons, det_image, tag_image)

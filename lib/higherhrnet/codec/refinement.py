@@ -69,9 +69,14 @@ def _as_numpy(array):
 
 
 def person_tag(person, tags):
-    """Mean tag (T,) float32 of a person's joints with val > 0, read at their truncated (x, y) pixels."""
+    """Mean tag (T,) float32 of a person's joints with val > 0, read at their truncated (x, y) pixels.
+
+    tags: (J, H, W, T) array, or a `tag_maps.ProjectedTagMaps`.
+    """
     detected = np.nonzero(person[:, 2] > 0)[0]
     xy = person[detected, :2].astype(np.int32)
+    if hasattr(tags, "values_at"):
+        return np.mean(tags.values_at(detected, xy[:, 1], xy[:, 0]), axis=0)
     return np.mean(tags[detected, xy[:, 1], xy[:, 0]], axis=0)
 
 
@@ -224,7 +229,8 @@ def refine(persons, det, tags, hot_pixels=REFINE_HOT_PIXELS):
     """Fill each person's missing joints with its best tag-compatible location (SPEC 6.9).
 
     persons: (P, J, 3 + T) float32 (normally after `adjust`); det: (J, H, W) float32 heatmaps; tags:
-    (J, H, W, T) float32 tag maps (tile a shared map J times first). For a missing joint (val == 0) of a
+    (J, H, W, T) float32 tag maps (tile a shared map J times first), or a `tag_maps.ProjectedTagMaps`
+    (the maps of the joints searched are computed on demand). For a missing joint (val == 0) of a
     person with mean tag tau, the candidate is the first row-major argmax of
     det[j] - round(||tags[j] - tau||) (half-to-even, no x100); it is taken if its heat value is > 0, at
     (x + 0.5 +- 0.25, y + 0.5 +- 0.25).
@@ -234,27 +240,31 @@ def refine(persons, det, tags, hot_pixels=REFINE_HOT_PIXELS):
     (the official code crashes on it; it cannot come out of `match_by_tag` with a positive threshold).
     """
     det = np.ascontiguousarray(_as_numpy(det), dtype=np.float32)
-    tags = np.ascontiguousarray(_as_numpy(tags), dtype=np.float32)
-    if tags.ndim == 3:
-        tags = tags[..., None]
+    lazy_tags = hasattr(tags, "joint_map")  # a tag_maps.ProjectedTagMaps: maps computed per joint on demand
+    if not lazy_tags:
+        tags = np.ascontiguousarray(_as_numpy(tags), dtype=np.float32)
+        if tags.ndim == 3:
+            tags = tags[..., None]
     refined = np.array(persons, dtype=np.float32, copy=True)
     anchored = (refined[:, :, 2] > 0).any(axis=1)
     person_ids, joints = np.nonzero((refined[:, :, 2] == 0) & anchored[:, None])
     if person_ids.size == 0:
         return refined
     num_joints, height, width = det.shape
-    person_mean_tags = np.zeros((len(refined), tags.shape[-1]), np.float32)
+    tag_dim = tags.shape[-1]
+    person_mean_tags = np.zeros((len(refined), tag_dim), np.float32)
     for index in np.nonzero(anchored)[0]:
         person_mean_tags[index] = person_tag(refined[index], tags)
     mean_tags = person_mean_tags[person_ids]
 
     det_maps = det.reshape(num_joints, height * width)
-    tag_maps = tags.reshape(num_joints, height * width, tags.shape[-1])
+    if not lazy_tags:
+        tag_maps = tags.reshape(num_joints, height * width, tag_dim)
     best = np.empty(len(joints), dtype=np.int64)
     for joint in np.unique(joints):  # all persons missing this joint at once
         pairs = np.nonzero(joints == joint)[0]
-        best[pairs] = _best_pixels(det_maps[joint], tag_maps[joint], mean_tags[pairs], hot_pixels,
-                                   (height, width))
+        joint_tags = tags.joint_map(joint).reshape(height * width, tag_dim) if lazy_tags else tag_maps[joint]
+        best[pairs] = _best_pixels(det_maps[joint], joint_tags, mean_tags[pairs], hot_pixels, (height, width))
 
     ys, xs = np.divmod(best, width)
     values = det[joints, ys, xs]
