@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export OMP_NUM_THREADS ?= 2
 
-DEMO_CFG := experiments/synthetic/higher_hrnet/w8_256_demo.yaml
-DEMO_RUN := output/coco_kpt/pose_higher_hrnet/w8_256_demo
+DEMO_CFG := experiments/synthetic/higher_hrnet/w16_192_demo.yaml
+DEMO_RUN := output/coco_kpt/pose_higher_hrnet/w16_192_demo
 
 .PHONY: venv test demo demo-train clean-venv
 
@@ -29,12 +29,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) tools/demo_job.py
 
-# The recipe of the shipped checkpoint models/demo/w8_256_demo.pth (about an hour on 2 CPU cores).
+# The recipe of the shipped checkpoint models/demo/w16_192_demo.pth (about an hour on 2 CPU cores).
 demo-train: $(STAMP)
 	$(PY) tools/make_synthetic.py --out data/synthetic --seed 0 --train 4000 --val 200
 	$(PY) tools/dist_train.py --cfg $(DEMO_CFG) --no-progress TRAIN.VAL_FREQ 1
-	$(PY) tools/half_checkpoint.py $(DEMO_RUN)/model_best.pth.tar models/demo/w8_256_demo.pth
-	$(PY) tools/valid.py --cfg $(DEMO_CFG) --no-progress TEST.MODEL_FILE models/demo/w8_256_demo.pth
+	$(PY) tools/half_checkpoint.py $(DEMO_RUN)/model_best.pth.tar models/demo/w16_192_demo.pth
+	$(PY) tools/valid.py --cfg $(DEMO_CFG) --no-progress TEST.MODEL_FILE models/demo/w16_192_demo.pth
 
 clean-venv:
 	rm -rf $(VENV)

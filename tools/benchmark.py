@@ -5,7 +5,7 @@ aggregation, NMS + top-k, matching, adjust, refine, back-projection, COCO evalua
 against the official-loop reference decoder on the same maps (the images' ground-truth maps and crowded
 synthetic scenes of 10 / 20 / 30 persons), the network in fp32 / bf16 / channels-last / batched flip,
 end to end, training (data pipeline per worker, loss, fp32 and bf16 steps), and the AP effect of the
-switches that change results (TEST.AMP, batched flip, TEST.MATCHER scipy) on the fixtures' tiny model.
+switches that change results (TEST.AMP, TEST.BATCH_FLIP, TEST.MATCHER scipy) on the fixtures' tiny model.
 Prints tables (median milliseconds after warm-up and shares of the total) and writes everything as JSON
 with --out.
 

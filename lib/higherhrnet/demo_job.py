@@ -2,7 +2,7 @@
 
 Steps (each prints what it does and where the results are):
   1. generate data/synthetic (tools/make_synthetic.py) unless it is there already;
-  2. evaluate the shipped checkpoint models/demo/w8_256_demo.pth with the real tools/valid.py;
+  2. evaluate the shipped checkpoint models/demo/w16_192_demo.pth with the real tools/valid.py;
   3. pictures: predictions beside the ground truth, and heatmap / tag maps of one image;
   4. train live for about two minutes with the real tools/dist_train.py (progress bar, TensorBoard,
      checkpoint, the loss falling), then evaluate that checkpoint with tools/valid.py too;
@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / "experiments" / "synthetic" / "higher_hrnet" / "w8_256_demo.yaml"
-CHECKPOINT = REPO / "models" / "demo" / "w8_256_demo.pth"
+CONFIG = REPO / "experiments" / "synthetic" / "higher_hrnet" / "w16_192_demo.yaml"
+CHECKPOINT = REPO / "models" / "demo" / "w16_192_demo.pth"
 DATA = REPO / "data" / "synthetic"
 OUTPUT = REPO / "output" / "demo"
 NUM_PICTURES = 6
@@ -108,7 +108,7 @@ def draw_pictures(weights, picture_dir):
 def train_live(seconds_budget, output_root):
     """About two minutes of real training from scratch on the generated data (one short epoch per minute)."""
     start = time.time()
-    completed = _run([sys.executable, "tools/dist_train.py", "--cfg", CONFIG, "--max-iterations", 60,
+    completed = _run([sys.executable, "tools/dist_train.py", "--cfg", CONFIG, "--max-iterations", 100,
                       "OUTPUT_DIR", output_root, "LOG_DIR", output_root / "log", "AUTO_RESUME", "False",
                       "TRAIN.END_EPOCH", 2, "TRAIN.LR_STEP", "[10, 11]", "PRINT_FREQ", 20, "WORKERS", 1],
                      stdout=subprocess.PIPE, text=True)

@@ -66,12 +66,6 @@ def test_changing_only_the_last_branch_width_is_allowed(repo):
         check_config(_cfg(repo, ['MODEL.EXTRA.STAGE3.NUM_CHANNELS', '[32, 96, 128]']))
 
 
-def test_consistent_three_stage_config_passes(repo):
-    opts = ['LOSS.NUM_STAGES', '3', 'LOSS.WITH_HEATMAPS_LOSS', '[True, True, True]',
-            'LOSS.HEATMAPS_LOSS_FACTOR', '[1.0, 1.0, 1.0]', 'LOSS.WITH_AE_LOSS', '[True, False, False]',
-            'LOSS.PUSH_LOSS_FACTOR', '[0.001, 0.001, 0.001]', 'LOSS.PULL_LOSS_FACTOR', '[0.001, 0.001, 0.001]',
-            'TEST.WITH_HEATMAPS', '(True, True, True)', 'TEST.WITH_AE', '(True, False, False)',
-            'DATASET.OUTPUT_SIZE', '[128, 256, 512]', 'MODEL.EXTRA.DECONV.NUM_DECONVS', '2',
-            'MODEL.EXTRA.DECONV.NUM_CHANNELS', '[32, 32]', 'MODEL.EXTRA.DECONV.KERNEL_SIZE', '[4, 4]',
-            'MODEL.EXTRA.DECONV.CAT_OUTPUT', '[True, True]']
+def test_consistent_three_stage_config_passes(repo, three_stage_opts):
+    opts = three_stage_opts([128, 256, 512], [32, 32], [4, 4], [True, False, False])
     assert check_config(_cfg(repo, opts)) is None

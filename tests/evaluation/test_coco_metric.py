@@ -57,23 +57,10 @@ def test_empty_predictions_give_zero_table_and_warning(shared):
     assert name_values == [(name, 0.0) for name in COCO_METRIC_NAMES] and ap == 0.0
 
 
-def _persons_of(records):
-    """Official records -> per-image float32 (P, 17, 3) persons and scores, in file order."""
-    image_ids, persons, scores = [], [], []
-    for record in records:
-        if record["image_id"] not in image_ids:
-            image_ids.append(record["image_id"])
-            persons.append([])
-            scores.append([])
-        persons[-1].append(np.asarray(record["keypoints"], dtype=np.float32).reshape(17, 3))
-        scores[-1].append(np.float32(record["score"]))
-    return image_ids, persons, scores
-
-
-def test_evaluate_predictions_writes_official_file_and_scores_it(shared, tmp_path):
+def test_evaluate_predictions_writes_official_file_and_scores_it(shared, tmp_path, persons_from_records):
     folder = shared / "tiny/pipeline/a_flip_single_scale"
     official_text = (folder / "keypoints_val2017_results.json").read_text()
-    image_ids, persons, scores = _persons_of(json.loads(official_text))
+    image_ids, persons, scores = persons_from_records(json.loads(official_text), num_tag_columns=0)
     name_values, ap = evaluate_predictions("coco", shared / COCO_ANNOTATIONS, "val2017", tmp_path, image_ids,
                                            persons, scores, verbose=False)
     assert (tmp_path / "results/keypoints_val2017_results.json").read_text() == official_text

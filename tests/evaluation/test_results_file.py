@@ -17,26 +17,8 @@ OFFICIAL_RESULTS = [
 ]
 
 
-def persons_from_records(records, num_tag_columns=2):
-    """Invert the writer: per image (first-appearance order) float32 (P, J, 3 + T) persons and float32 scores.
-
-    Fake tag columns are appended: the writer must ignore them.
-    """
-    image_ids, persons, scores = [], [], []
-    for record in records:
-        if record["image_id"] not in image_ids:
-            image_ids.append(record["image_id"])
-            persons.append([])
-            scores.append([])
-        joints = np.asarray(record["keypoints"], dtype=np.float32).reshape(-1, 3)
-        tags = np.full((len(joints), num_tag_columns), 7.5, dtype=np.float32)
-        persons[-1].append(np.concatenate([joints, tags], axis=1))
-        scores[-1].append(np.float32(record["score"]))
-    return image_ids, [np.stack(group) for group in persons], scores
-
-
 @pytest.mark.parametrize("relative_path", OFFICIAL_RESULTS)
-def test_writer_reproduces_official_file_bytes(shared, tmp_path, relative_path):
+def test_writer_reproduces_official_file_bytes(shared, tmp_path, relative_path, persons_from_records):
     official_text = (shared / relative_path).read_text()
     official = json.loads(official_text)
     values = [v for record in official for v in record["keypoints"] + [record["score"]]]

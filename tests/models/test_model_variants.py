@@ -43,14 +43,8 @@ def test_final_conv_kernel_3_keeps_the_size(tiny_yaml):
     assert stage0.shape == (1, 34, 16, 24)
 
 
-def test_two_deconvs_give_three_stages(tiny_yaml):
-    opts = ['LOSS.NUM_STAGES', '3', 'LOSS.WITH_HEATMAPS_LOSS', '[True, True, True]',
-            'LOSS.HEATMAPS_LOSS_FACTOR', '[1.0, 1.0, 1.0]', 'LOSS.WITH_AE_LOSS', '[True, False, True]',
-            'LOSS.PUSH_LOSS_FACTOR', '[0.001, 0.001, 0.001]', 'LOSS.PULL_LOSS_FACTOR', '[0.001, 0.001, 0.001]',
-            'TEST.WITH_HEATMAPS', '(True, True, True)', 'TEST.WITH_AE', '(True, False, False)',
-            'DATASET.OUTPUT_SIZE', '[64, 128, 256]', 'MODEL.EXTRA.DECONV.NUM_DECONVS', '2',
-            'MODEL.EXTRA.DECONV.NUM_CHANNELS', '[8, 4]', 'MODEL.EXTRA.DECONV.KERNEL_SIZE', '[4, 3]',
-            'MODEL.EXTRA.DECONV.CAT_OUTPUT', '[True, True]']
+def test_two_deconvs_give_three_stages(tiny_yaml, three_stage_opts):
+    opts = three_stage_opts([64, 128, 256], [8, 4], [4, 3], [True, False, True])
     model, outputs = _forward(load_config(tiny_yaml, opts))
     assert [tuple(o.shape) for o in outputs] == [(1, 34, 16, 24), (1, 17, 32, 48), (1, 34, 64, 96)]
     assert model.deconv_layers[1][0][0].weight.shape == (8 + 17, 4, 3, 3)  # features + stage-1 heatmaps

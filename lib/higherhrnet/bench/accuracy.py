@@ -4,11 +4,10 @@ The tiny HigherHRNet of ../shared/tiny (FIXTURES section 2) is evaluated on the 
 official test settings (a: flip, single scale; b: no flip; c: flip, scales 0.5 / 1 / 2) with the default
 path (identical to the official results) and with each switch on:
   TEST.AMP True          bfloat16 autocast on CPU, with a channels-last input (as InferenceSettings pairs them)
-  batched flip           original and mirror image in one batch of two (InferenceSettings.batch_flip)
+  TEST.BATCH_FLIP True   original and mirror image in one batch of two
   TEST.MATCHER scipy     SciPy's assignment solver instead of the exact munkres-1.1.4 port
 The prediction and evaluation code is the code of tools/valid.py (`predict_dataset`, `evaluate`).
 """
-import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -26,23 +25,23 @@ TEST_SETTINGS = {
     "b_noflip_single_scale": ["TEST.FLIP_TEST", "False"],
     "c_flip_multi_scale": ["TEST.SCALE_FACTOR", "[0.5, 1.0, 2.0]"],
 }
-# name -> (config overrides, InferenceSettings changes)
+# name -> config overrides
 SWITCHES = {
-    "default": ([], {}),
-    "TEST.AMP True": (["TEST.AMP", "True"], {}),
-    "batched flip": ([], {"batch_flip": True}),
-    "TEST.MATCHER scipy": (["TEST.MATCHER", "scipy"], {}),
+    "default": [],
+    "TEST.AMP True": ["TEST.AMP", "True"],
+    "TEST.BATCH_FLIP True": ["TEST.BATCH_FLIP", "True"],
+    "TEST.MATCHER scipy": ["TEST.MATCHER", "scipy"],
 }
 
 
-def tiny_model_ap(shared_dir, setting_opts, switch_opts=(), settings_changes=None, device=torch.device("cpu")):
+def tiny_model_ap(shared_dir, setting_opts, switch_opts=(), device=torch.device("cpu")):
     """COCO AP (float) of the tiny fixture model on the COCO sample with the given overrides."""
     shared_dir = Path(shared_dir)
     cfg = load_config(shared_dir / "tiny" / "tiny_coco.yaml",
                       ["DATASET.ROOT", str(shared_dir / "data" / "coco_sample"), *setting_opts, *switch_opts])
     model = load_model_weights(build_model(cfg, is_train=False), shared_dir / "tiny" / "tiny_coco.pth")
     model.to(device).eval()
-    settings = dataclasses.replace(InferenceSettings.from_config(cfg, device), **(settings_changes or {}))
+    settings = InferenceSettings.from_config(cfg, device)
     dataset = build_test_dataset(cfg)
     local = predict_dataset(PosePipeline(model, settings, device), dataset, num_joints=settings.num_joints,
                             show_progress=False)
@@ -62,7 +61,6 @@ def switch_ap_effects(shared_dir, settings=None, switches=None):
         official = json.loads((shared_dir / "tiny" / "pipeline" / setting / "ap.json").read_text())["AP"]
         row = {"official": float(official)}
         for name in switches or SWITCHES:
-            switch_opts, changes = SWITCHES[name]
-            row[name] = tiny_model_ap(shared_dir, TEST_SETTINGS[setting], switch_opts, changes)
+            row[name] = tiny_model_ap(shared_dir, TEST_SETTINGS[setting], SWITCHES[name])
         results[setting] = row
     return results

@@ -7,6 +7,8 @@ For persons k = 1..K with joints (x, y, v) in heatmap pixels:
 As a flip test gives two tag maps per joint, the second channel here is the first plus Gaussian noise
 (`tag_noise`), everywhere. Returned as det (1, J, H, W) and tags (1, J, H, W, 2) float32 tensors, the
 shapes `codec.parse` reads. Used by tools/benchmark.py to time the decoder on realistic crowded maps.
+`perfect_stage_outputs` builds the same maps one step earlier, as the network's two stage outputs of a
+flip test, so that the aggregation (resizing to the input size) is timed on realistic maps too.
 """
 import numpy as np
 import torch
@@ -45,6 +47,29 @@ def perfect_maps(joints, size_wh, *, sigma=2.0, amplitude_step=0.02, tag_noise=0
     second = owner + rng.normal(0.0, tag_noise, owner.shape).astype(np.float32)
     tags = np.stack([owner, second], axis=-1)
     return torch.from_numpy(det[None]), torch.from_numpy(tags[None])
+
+
+def perfect_stage_outputs(joints, input_size_wh, flip_index, *, amplitude_step=0.05, seed=0):
+    """The two stage outputs of a "perfect" HigherHRNet for an input of input_size_wh (W, H), and of its mirror.
+
+    joints (K, J, 3) in input pixels. Stage 0 (1/4 resolution): J heatmaps then J tag maps (person index,
+    as in `perfect_maps`); stage 1 (1/2 resolution): J heatmaps. The flipped pass is what the network gives
+    for the mirrored input: every map mirrored along W, with the left / right joint channels swapped
+    (flip_index), and its tags offset by Gaussian noise so that the two tag channels differ.
+    Returns (outputs, outputs_flipped), lists of float32 tensors (1, C, h, w).
+    """
+    width, height = input_size_wh
+    joints = np.asarray(joints, dtype=np.float64)
+    scaled = lambda factor: np.concatenate([joints[..., :2] * factor, joints[..., 2:]], axis=-1)  # noqa: E731
+    heat0, tags0 = perfect_maps(scaled(0.25), (width // 4, height // 4), amplitude_step=amplitude_step, seed=seed)
+    heat1, _ = perfect_maps(scaled(0.5), (width // 2, height // 2), amplitude_step=amplitude_step, seed=seed)
+    outputs = [torch.cat([heat0, tags0[..., 0]], dim=1), heat1]
+    flip_index = list(flip_index)
+    noise = torch.from_numpy(np.random.default_rng(seed + 1).normal(0, 0.05, tags0.shape[:4]).astype(np.float32))
+    flipped_tags = torch.flip((tags0[..., 0] + noise)[:, flip_index], [3])
+    outputs_flipped = [torch.cat([torch.flip(heat0[:, flip_index], [3]), flipped_tags], dim=1),
+                       torch.flip(heat1[:, flip_index], [3])]
+    return [o.contiguous() for o in outputs], [o.contiguous() for o in outputs_flipped]
 
 
 def crowd_joints(num_persons, size_wh, *, seed=0, missing=0.15, height_range=(0.23, 0.59), jitter=3.0):
@@ -94,6 +119,7 @@ def image_case(image_shape, annotations, input_size, seed=0):
         for joint, (x, y, visibility) in enumerate(keypoints):
             joints[index, joint, :2] = affine_transform((x, y), to_maps)
             joints[index, joint, 2] = visibility
-    det, tags = perfect_maps(joints, tuple(base_size), amplitude_step=0.05 if len(persons) <= 13 else 0.02,
-                             seed=seed)
-    return dict(det=det, tags=tags, center=center, scale=scale, heatmap_size=tuple(base_size), joints=joints)
+    step = 0.05 if len(persons) <= 13 else 0.02
+    det, tags = perfect_maps(joints, tuple(base_size), amplitude_step=step, seed=seed)
+    return dict(det=det, tags=tags, center=center, scale=scale, heatmap_size=tuple(base_size), joints=joints,
+                amplitude_step=step)

@@ -7,6 +7,7 @@ import numpy as np
 from higherhrnet.codec import candidates, reference, refinement
 from higherhrnet.codec.backprojection import get_final_preds
 from higherhrnet.codec.matching import grouping_joint_order, match_by_tag
+from higherhrnet.codec.tag_maps import ProjectedTagMaps
 
 STAGES = ("top_k", "match", "adjust", "refine", "back_projection")
 
@@ -28,14 +29,16 @@ def time_decoders(det, tags, repeats=3, max_people=30, nms_kernel=5, nms_padding
                   warmup=0, center=None, scale=None, paths=("fast", "reference")):
     """Median milliseconds per decoder stage for one image, fast path and reference.
 
-    det: (1, J, H, W) float32 tensor, tags: (1, J, H, W, T) float32 tensor (tags per joint).
+    det: (1, J, H, W) float32 tensor, tags: (1, J, H, W, T) float32 tensor (tags per joint) or a
+    `ProjectedTagMaps` (fast path only: the reference loops read the full maps).
     center (2,), scale (2,): the test-resize geometry for the back-projection stage (default: the map
     itself, i.e. an image of the map's size). paths: which of 'fast' / 'reference' to time.
     Returns {path: {stage: ms}} with stages top_k (NMS + top-k), match, adjust, refine, back_projection
     and total (their sum), and 'num_persons', 'num_missing' (joints refine searches for), 'identical'
     (both paths gave the same persons and scores, None with one path).
     """
-    det_image, tag_image = det[0].numpy(), tags[0].numpy()
+    det_image = det[0].numpy()
+    tag_image = tags if isinstance(tags, ProjectedTagMaps) else tags[0].numpy()
     joint_order = grouping_joint_order(det.shape[1])
     heatmap_size = (det.shape[3], det.shape[2])
     if center is None:

@@ -191,6 +191,7 @@ _C.TEST.LOG_PROGRESS = False  # unused: valid.py always shows a progress bar (hi
 _C.TEST.MATCHER = 'munkres'  # [added] 'munkres' = exact official tie-breaking; 'scipy' = faster, not bit-exact
 _C.TEST.FAST_DECODER = True  # [added] vectorised decoder with identical outputs; False = reference loops
 _C.TEST.AMP = False  # [added] reduced-precision inference: bfloat16 autocast on CPU, float16 on CUDA
+_C.TEST.BATCH_FLIP = False  # [added] run the flip-test mirror image in the same batch: faster, not bit-exact
 _C.TEST.WORKERS = 0  # [added] DataLoader workers that read and resize test images
 _C.TEST.POSE_NMS = False  # [added] OKS non-maximum suppression of persons (off = official)
 _C.TEST.POSE_NMS_OKS = 0.9  # [added] OKS above which the lower-scoring person is dropped by POSE_NMS
@@ -214,8 +215,8 @@ _DEFAULTS.freeze()
 ADDED_KEYS = (
     'DEVICE', 'DATASET.EXACT_FLIP', 'TRAIN.SEED', 'TRAIN.ADAM_USE_WD', 'TRAIN.LEGACY_NO_SET_EPOCH', 'TRAIN.VAL_FREQ',
     'MODEL.EXTRA.STAGE1.BLOCK', 'MODEL.EXTRA.STAGE1.NUM_BLOCKS', 'MODEL.EXTRA.STAGE1.NUM_CHANNELS',
-    'TEST.MATCHER', 'TEST.FAST_DECODER', 'TEST.AMP', 'TEST.WORKERS', 'TEST.POSE_NMS', 'TEST.POSE_NMS_OKS',
-    'TEST.MIN_PERSON_SCORE',
+    'TEST.MATCHER', 'TEST.FAST_DECODER', 'TEST.AMP', 'TEST.BATCH_FLIP', 'TEST.WORKERS', 'TEST.POSE_NMS',
+    'TEST.POSE_NMS_OKS', 'TEST.MIN_PERSON_SCORE',
 )
 
 # Per-stage keys that must hold one entry per network output; a scalar is wrapped into a one-element list

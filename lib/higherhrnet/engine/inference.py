@@ -78,6 +78,7 @@ class InferenceSettings:
                          tag_per_joint=bool(cfg.MODEL.TAG_PER_JOINT),
                          matcher=cfg.TEST.MATCHER, fast=bool(cfg.TEST.FAST_DECODER)),
             amp=amp,
+            batch_flip=bool(cfg.TEST.BATCH_FLIP),
             # oneDNN's bfloat16 convolutions are much faster in channels-last layout (tools/benchmark.py).
             channels_last=amp and (device is None or device.type == "cpu"),
         )
