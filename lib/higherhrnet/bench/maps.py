@@ -55,7 +55,7 @@ def perfect_stage_outputs(joints, input_size_wh, flip_index, *, amplitude_step=0
     joints (K, J, 3) in input pixels. Stage 0 (1/4 resolution): J heatmaps then J tag maps (person index,
     as in `perfect_maps`); stage 1 (1/2 resolution): J heatmaps. The flipped pass is what the network gives
     for the mirrored input: every map mirrored along W, with the left / right joint channels swapped
-    (flip_index), and its tags offset by Gaussian noise so that the two tag channels differ.
+    (flip_index); its tags are `perfect_maps`' noisy second channel, so that the two tag channels differ.
     Returns (outputs, outputs_flipped), lists of float32 tensors (1, C, h, w).
     """
     width, height = input_size_wh
@@ -65,8 +65,7 @@ def perfect_stage_outputs(joints, input_size_wh, flip_index, *, amplitude_step=0
     heat1, _ = perfect_maps(scaled(0.5), (width // 2, height // 2), amplitude_step=amplitude_step, seed=seed)
     outputs = [torch.cat([heat0, tags0[..., 0]], dim=1), heat1]
     flip_index = list(flip_index)
-    noise = torch.from_numpy(np.random.default_rng(seed + 1).normal(0, 0.05, tags0.shape[:4]).astype(np.float32))
-    flipped_tags = torch.flip((tags0[..., 0] + noise)[:, flip_index], [3])
+    flipped_tags = torch.flip(tags0[..., 1][:, flip_index], [3])
     outputs_flipped = [torch.cat([torch.flip(heat0[:, flip_index], [3]), flipped_tags], dim=1),
                        torch.flip(heat1[:, flip_index], [3])]
     return [o.contiguous() for o in outputs], [o.contiguous() for o in outputs_flipped]
