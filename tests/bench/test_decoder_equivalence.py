@@ -46,12 +46,14 @@ def test_crowded_maps_exercise_the_pruned_paths(monkeypatch):
         calls["dense_top_k"] += 1
         return dense_top_k(*args, **kwargs)
 
-    def counting_tiles(*args, **kwargs):
-        calls["tiles"] += 1
-        return tile_bounds(*args, **kwargs)
+    class CountingTiles(tile_bounds):
+        @classmethod
+        def of_maps(cls, *args, **kwargs):
+            calls["tiles"] += 1
+            return super().of_maps(*args, **kwargs)
 
     monkeypatch.setattr(candidates, "top_k", counting_top_k)
-    monkeypatch.setattr(refinement, "_TileBounds", counting_tiles)
+    monkeypatch.setattr(refinement, "_TileBounds", CountingTiles)
     case = crowd_case(30, (256, 192), seed=30)
     (persons,), _ = parse(case["det"], case["tags"])
     assert calls["dense_top_k"] == 0 and calls["tiles"] > 0

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from higherhrnet.codec.refinement import _best_pixels, _scores, _TileBounds, _tile_reduce
+from higherhrnet.codec.map_rows import tile_reduce
+from higherhrnet.codec.refinement import _best_pixels, _scores, _TileBounds
 
 
 def quantised_map(rng, shape_hw, tag_dim, kind):
@@ -31,12 +32,12 @@ def test_pruned_search_equals_whole_map_argmax(shape_hw, tag_dim, kind):
 def test_tile_bounds_hold_for_every_pixel():
     rng = np.random.default_rng(3)
     heat, tags = quantised_map(rng, (45, 70), 2, "peaks")
-    bounds = _TileBounds(heat.reshape(45, 70), tags.reshape(45, 70, 2), 16)
+    bounds = _TileBounds.of_maps(heat.reshape(45, 70), tags.reshape(45, 70, 2), 16)
     assert bounds.heat_max.shape == (3, 5)
     for tau in rng.normal(0, 1.5, (10, 2)).astype(np.float32):
         upper = bounds.upper_bounds(tau)
         score = _scores(heat, tags, tau[None])[0].reshape(45, 70)
-        tile_best = _tile_reduce(np.maximum, score, 16)
+        tile_best = tile_reduce(np.maximum, score, 16)
         assert np.all(tile_best <= upper)
     pixels = bounds.pixels(np.eye(3, 5, dtype=bool))
     assert np.all(np.diff(pixels) != 0) and pixels.max() < 45 * 70

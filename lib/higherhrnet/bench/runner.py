@@ -3,7 +3,7 @@
 Sections (each can be run alone with `only`):
   decoder  per sample image: read, resize, forward (normal, flip), then the decoder on the outputs of a
            "perfect" network built from the image's ground truth at the test geometry (maps.py): the
-           aggregation (fast: lazy tag maps; reference: materialised, as officially), NMS + top-k,
+           aggregation (fast: lazy maps; reference: materialised, as officially), NMS + top-k,
            matching, adjust, refine (fast path and the official-loop reference path on the same
            values), back-projection, and the COCO evaluation of the sample; crowded synthetic maps of
            10 / 20 / 30 persons through both decoder paths.
@@ -133,41 +133,40 @@ def _decoder_options(settings):
                 nms_padding=decoder["nms_padding"], detection_threshold=decoder["detection_threshold"])
 
 
-def _time_both_decoders(case, options, settings, fast_maps=None):
+def _time_both_decoders(case, options, settings, make_maps=None):
     """time_decoders' report for both paths (the slow reference with fewer repeats); outputs compared.
 
-    fast_maps: optional (det, tags) for the fast path (e.g. lazy tag maps of the same values); default
-    the case's det and tags, which the reference path always reads.
+    make_maps: optional {path: function() -> (det, tags)} building each path's decoder inputs per run
+    (the aggregation, timed); default: both paths read the case's det and tags.
     """
     geometry = dict(center=case["center"], scale=case["scale"], **_decoder_options(settings))
-    fast_det, fast_tags = fast_maps or (case["det"], case["tags"])
-    report = time_decoders(fast_det, fast_tags, repeats=options.repeats, warmup=options.warmup,
-                           paths=("fast",), **geometry)
+    report = time_decoders(case["det"], case["tags"], repeats=options.repeats, warmup=options.warmup,
+                           paths=("fast",), make_maps=make_maps, **geometry)
     reference = time_decoders(case["det"], case["tags"], repeats=options.reference_repeats, warmup=0,
-                              paths=("reference",), **geometry)
+                              paths=("reference",), make_maps=make_maps, **geometry)
     report["reference"] = reference["reference"]
     (fast, fast_scores, _), (ref, ref_scores, _) = report["outputs"]["fast"], reference["outputs"]["reference"]
     report["identical"] = bool(np.array_equal(fast, ref) and np.array_equal(fast_scores, ref_scores))
     return report
 
 
-def _aggregate_ground_truth(case, model, settings, device, options):
-    """Aggregation timed on the "perfect" stage outputs of an image case (both flip passes).
+def _ground_truth_aggregations(case, model, settings, device):
+    """The case with its aggregated ground-truth maps, and {path: aggregation function} for time_decoders.
 
-    The fast path aggregates with lazy tag maps (PosePipeline.aggregate(lazy_tags=True)), the reference
-    path materialises them as the official code does; both give the same values. Returns (case with the
-    aggregated det / tags, (det, lazy tags) for the fast decoder, fast ms, reference ms).
+    The aggregation runs on the stage outputs of a "perfect" network built from the image's ground truth
+    (both flip passes). The fast path aggregates into lazy maps (PosePipeline.aggregate(lazy_maps=True),
+    computed where the decoder reads them), the reference path materialises them as the official code
+    does; both give the same values.
     """
     width, height = case["heatmap_size"]
     outputs, outputs_flipped = maps.perfect_stage_outputs(case["joints"], (width, height), settings.flip_index,
                                                           amplitude_step=case["amplitude_step"])
     pipeline = PosePipeline(model, settings, device)
     per_scale = [(1.0, outputs, outputs_flipped if settings.flip_test else None)]
-    fast_ms, fast_maps = median_time_ms(lambda: pipeline.aggregate(per_scale, (width, height), lazy_tags=True),
-                                        options.repeats, options.warmup)
-    reference_ms, (det, tags) = median_time_ms(lambda: pipeline.aggregate(per_scale, (width, height)),
-                                               options.repeats, options.warmup)
-    return dict(case, det=det, tags=tags), fast_maps, fast_ms, reference_ms
+    make_maps = {"fast": lambda: pipeline.aggregate(per_scale, (width, height), lazy_maps=True),
+                 "reference": lambda: pipeline.aggregate(per_scale, (width, height))}
+    det, tags = make_maps["reference"]()
+    return dict(case, det=det, tags=tags), make_maps
 
 
 def run_decoder_section(options, cfg, model, settings, device, data_root):
@@ -178,24 +177,23 @@ def run_decoder_section(options, cfg, model, settings, device, data_root):
         _progress(f"decoder: {os.path.basename(path)}")
         stages, context = network.time_image_stages(model, settings, device, path, options.repeats, options.warmup)
         entry = {"file": os.path.basename(path), "input_size_hw": list(context["input_size_hw"])}
-        fast_maps = None
-        reference_aggregation = stages["aggregation"]
+        make_maps = None
         if annotations is not None:
             case = maps.image_case(context["image"].shape, annotations, settings.input_size)
             entry["maps"] = "ground truth"
             entry["num_persons_gt"] = len(case["joints"])
-            case, fast_maps, stages["aggregation"], reference_aggregation = _aggregate_ground_truth(
-                case, model, settings, device, options)
+            case, make_maps = _ground_truth_aggregations(case, model, settings, device)
         else:
             case = dict(det=context["det"], tags=context["tags"], center=context["prepared"].center,
                         scale=context["prepared"].scale)
             entry["maps"] = "network"
-        decoders = _time_both_decoders(case, options, settings, fast_maps)
+        decoders = _time_both_decoders(case, options, settings, make_maps)
         entry["identical"] = decoders["identical"]
         entry["num_persons_found"] = decoders["num_persons"]
-        entry["fast"] = {**stages, **{stage: decoders["fast"][stage] for stage in DECODER_STAGES}}
-        entry["reference"] = {**stages, "aggregation": reference_aggregation,
-                              **{stage: decoders["reference"][stage] for stage in DECODER_STAGES}}
+        for path in ("fast", "reference"):
+            aggregation = decoders[path]["aggregation"] if make_maps else stages["aggregation"]
+            entry[path] = {**stages, "aggregation": aggregation,
+                           **{stage: decoders[path][stage] for stage in DECODER_STAGES}}
         entry["decode_network_maps"] = entry["fast"].pop("decode_network_maps")
         entry["reference"].pop("decode_network_maps")
         results["images"].append(entry)

@@ -72,8 +72,11 @@ def top_k(det, tags, max_people=30, kernel=5, padding=2, tag_per_joint=True):
 
 
 # The sparse search below gives up (dense `top_k` instead) when more than this share of pixels is above
-# the detection threshold: beyond it the dense NMS is the cheaper one.
+# the detection threshold: beyond it the dense NMS is the cheaper one. With lazy heatmaps it also gives up
+# when more than SPARSE_MAX_BLOCK_SHARE of the blocks may hold such pixels (computing them costs about as
+# much as the whole map).
 SPARSE_MAX_SHARE = 1 / 16
+SPARSE_MAX_BLOCK_SHARE = 1 / 2
 
 
 def _window_offsets(kernel):
@@ -83,23 +86,68 @@ def _window_offsets(kernel):
     return sorted(offsets, key=lambda offset: (max(abs(offset[0]), abs(offset[1])), abs(offset[0]) + abs(offset[1])))
 
 
-def _local_maxima(flat, joint, y, x, height, width, kernel):
-    """Indices (into joint / y / x) of the pixels no neighbour of whose window is strictly larger."""
-    values = flat[(joint * height + y) * width + x]
+def _local_maxima(read, joint, y, x, height, width, kernel):
+    """Indices (into joint / y / x) of the pixels no neighbour of whose window is strictly larger.
+
+    read(joints, ys, xs) -> values of the (J, H, W) map at those pixels (every pixel within the window
+    of a pixel examined must be readable).
+    """
+    values = read(joint, y, x)
     survivors = np.arange(len(values))
     for dy, dx in _window_offsets(kernel):
         ny, nx = y[survivors] + dy, x[survivors] + dx
         inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
-        neighbour = flat[(joint[survivors] * height + np.clip(ny, 0, height - 1)) * width + np.clip(nx, 0, width - 1)]
+        neighbour = read(joint[survivors], np.clip(ny, 0, height - 1), np.clip(nx, 0, width - 1))
         survivors = survivors[~(inside & (neighbour > values[survivors]))]
     return survivors
+
+
+def _materialised(maps):
+    """A lazy map object (tag_maps.ProjectedTagMaps, heat_maps.ProjectedHeatmaps) as its full tensor."""
+    return maps if isinstance(maps, torch.Tensor) else maps.full()
+
+
+def _pixels_above(det, threshold, padding):
+    """The pixels of det (1, J, H, W) with value > threshold, or None: (read, joint, y, x).
+
+    read(joints, ys, xs) reads det (see `_local_maxima`); joint, y, x (n,) int64 are the pixels. det is a
+    tensor or a `heat_maps.ProjectedHeatmaps`; for the latter only the blocks that may hold such pixels,
+    or pixels within `padding` of them (their NMS windows), are computed. None when too many pixels are
+    above the threshold or the map holds NaN (the caller then runs the dense `top_k`).
+    """
+    num_joints, height, width = det.shape[1:]
+    if isinstance(det, torch.Tensor):
+        array = det.detach().cpu().numpy()[0]
+        joint, pixel = np.divmod(np.flatnonzero(~(array <= threshold)), height * width)  # NaN is selected too
+        y, x = np.divmod(pixel, width)
+        read = lambda joints, ys, xs: array[joints, ys, xs]  # noqa: E731
+    else:
+        if not det.is_finite(margin=padding):
+            return None
+        window = det.blocks_above(threshold, margin=padding)                     # (J, blocks down, across)
+        if window.mean() > SPARSE_MAX_BLOCK_SHARE:
+            return None
+        det.compute_blocks(window)  # every pixel above the threshold is in a computed block
+        joint, y, x = det.computed_pixels_above(threshold)
+        read = det.lookup
+    if joint.size > SPARSE_MAX_SHARE * num_joints * height * width or np.isnan(read(joint, y, x)).any():
+        return None
+    return read, joint, y, x
+
+
+def _joint_slice(det, joint):
+    """(1, 1, H, W) tensor: det of one joint (det a tensor or a `heat_maps.ProjectedHeatmaps`)."""
+    if isinstance(det, torch.Tensor):
+        return det[:, joint:joint + 1]
+    return torch.from_numpy(det.joint_map(joint))[None, None]
 
 
 def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per_joint=True, threshold=0.1):
     """The candidates of `top_k` with val > threshold, found without NMS of the whole map (fast path).
 
-    Same inputs and output arrays as `top_k` (one image); tags may also be a `tag_maps.ProjectedTagMaps`,
-    read only at the chosen candidates (materialised for the fallbacks below). Entries with val > threshold (the only ones the
+    Same inputs and output arrays as `top_k` (one image); det may also be a `heat_maps.ProjectedHeatmaps`
+    and tags a `tag_maps.ProjectedTagMaps`, both computed only where they are read (materialised for the
+    fallbacks below). Entries with val > threshold (the only ones the
     grouping reads) equal those of `top_k`, in the same order; the other entries are zeros (top_k has
     arbitrary values <= threshold there). Only pixels above the threshold are examined: a pixel survives
     the max-pool NMS iff no pixel of its window is strictly larger, and the survivors of each joint are
@@ -110,16 +158,15 @@ def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per
     _check_window(kernel, padding)
     num_images, num_joints, height, width = det.shape
     lazy_tags = not isinstance(tags, torch.Tensor)  # a tag_maps.ProjectedTagMaps (tags per joint)
-    if num_images != 1 or not threshold >= 0 or max_people > height * width:
-        return top_k(det, tags.full() if lazy_tags else tags, max_people, kernel, padding, tag_per_joint)
-    flat = det.detach().cpu().numpy().reshape(-1)
-    index = np.flatnonzero(~(flat <= threshold))  # NaN is selected too
-    if index.size > SPARSE_MAX_SHARE * flat.size or np.isnan(flat[index]).any():
-        return top_k(det, tags.full() if lazy_tags else tags, max_people, kernel, padding, tag_per_joint)
-    joint, pixel = np.divmod(index, height * width)
-    y, x = np.divmod(pixel, width)
-    kept = _local_maxima(flat, joint, y, x, height, width, kernel)
-    joint, pixel, values = joint[kept], pixel[kept], flat[index[kept]]
+    above = None
+    if num_images == 1 and threshold >= 0 and max_people <= height * width:
+        above = _pixels_above(det, threshold, padding)
+    if above is None:
+        return top_k(_materialised(det), _materialised(tags), max_people, kernel, padding, tag_per_joint)
+    read, joint, y, x = above
+    kept = _local_maxima(read, joint, y, x, height, width, kernel)
+    joint, y, x = joint[kept], y[kept], x[kept]
+    pixel, values = y * width + x, read(joint, y, x)
 
     order = np.lexsort((-values, joint))  # by joint, then descending value
     joint, pixel, values = joint[order], pixel[order], values[order]
@@ -146,6 +193,6 @@ def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per
         tags = tags.full()
     for tied_joint in np.flatnonzero(tied):
         joint_tags = tags[:, tied_joint:tied_joint + 1] if tag_per_joint else tags
-        exact = top_k(det[:, tied_joint:tied_joint + 1], joint_tags, max_people, kernel, padding, tag_per_joint)
+        exact = top_k(_joint_slice(det, tied_joint), joint_tags, max_people, kernel, padding, tag_per_joint)
         tag_k[0, tied_joint], loc_k[0, tied_joint], val_k[0, tied_joint] = (array[0, 0] for array in exact)
     return tag_k, loc_k, val_k

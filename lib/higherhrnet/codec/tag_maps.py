@@ -3,18 +3,14 @@
 With TEST.PROJECT2IMAGE the official aggregation resizes every tag map twice (the 1/4-resolution stage
 output to the 1/2-resolution stage size, then to the input size) and interleaves them into a
 (1, J, H, W, T) array, but the decoder reads that array only at the joint candidates (matching, person
-tags) and, for refine, on the maps of the joints some person misses. `ProjectedTagMaps` keeps the stage
-outputs and computes those values on demand.
+tags) and, for refine, where a missing joint may be found. `ProjectedTagMaps` keeps the stage outputs
+and computes rows of the resized maps on demand, a band at a time (`map_rows`), with identical values.
+It also gives per-tile bounds of the maps, taken from the small stage outputs, for refine's pruned search.
 
-Why the values are identical: PyTorch's bilinear kernel (align_corners=False) computes each output row
-from two input rows with weights that depend only on the row index and the size ratio; along the width
-its floating-point evaluation varies with the position, so only *whole rows* are recomputed. On narrow
-maps the kernel also groups channels differently (a map resized alone then differs in the last bit from
-the same map resized among others), so the lazy path is used only when the tag stage is at least
-MIN_SIDE pixels high and wide (inputs of 256 pixels and more); smaller maps are materialised. For a 2x resize, output row Y reads input rows i0 = floor(max(0,
-(Y + 0.5) / 2 - 0.5)) and min(i0 + 1, h - 1); resizing the two-row crop starting at c = min(i0, h - 2)
-to four rows reproduces row Y exactly (same ratio, so the same weights and the same clamping at the map
-borders). tests/codec/test_tag_maps.py checks this against the full computation.
+PyTorch's CPU bilinear kernel processes maps narrower than about 55 pixels differently (a map resized
+alone then differs in the last bit from the same map resized among others), so the lazy path is used
+only when the tag stage is at least MIN_SIDE pixels high and wide (inputs of 256 pixels and more);
+smaller maps are materialised.
 
 Supported layout (else `build_projected_tag_maps` returns None and the caller materialises the maps):
 one test scale, tags per joint, no dropped centre channel, each tag stage at half the last stage's size
@@ -26,16 +22,13 @@ from typing import Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .aggregation import stack_tag_maps
+from .map_rows import (BAND, BLOCK_COLUMNS, BlockCache, array_crops, column_crops_are_exact, resize, resize_blocks_2x,
+                       upsampled_tile_bounds, widen_lower, widen_upper)
 
 # Smallest side (pixels) of a tag stage output for the lazy path; narrower maps are materialised (see above).
 MIN_SIDE = 64
-
-
-def _resize(maps, size_hw):
-    return F.interpolate(maps, size=tuple(size_hw), mode="bilinear", align_corners=False)
 
 
 def _size_factor(source_hw, target_hw):
@@ -69,84 +62,131 @@ class TagSource:
         return (height * self.project_factor, width * self.project_factor)
 
 
-def _source_rows(maps, rows, factor):
-    """Rows `rows` (n,) of the 2x resize of maps (n, h, w) -> (n, 2w); row k is read from maps[k].
-
-    Each row is the resize of a two-row crop of its own map, batched in one call (see the module notes).
-    factor 1 just picks the rows.
-    """
-    rows = np.asarray(rows, dtype=np.int64)
-    if factor == 1:
-        return maps[torch.arange(len(rows)), torch.from_numpy(rows)]
-    height, width = maps.shape[1:]
-    first = np.maximum((rows + 0.5) / 2 - 0.5, 0).astype(np.int64)
-    start = np.minimum(first, height - 2)
-    crops = maps[torch.arange(len(rows))[:, None], torch.from_numpy(start[:, None] + np.arange(2)[None, :])]
-    resized = _resize(crops[:, None], (4, 2 * width))[:, 0]
-    return resized[torch.arange(len(rows)), torch.from_numpy(rows - 2 * start)]
-
-
-def _full_rows(source, joints, rows):
-    """Rows (n, W) of the projected tag map of `source` for (joint, row) pairs (joints, rows)."""
-    channel_maps = source.raw[torch.from_numpy(source.channels[joints])]          # (n, h, w)
-    if source.project_factor == 1:
-        half = _source_rows(channel_maps, rows, source.stage_factor)
-        return torch.flip(half, [1]) if source.mirror else half
-    half_height = source.half_size()[0]
-    first = np.maximum((rows + 0.5) / 2 - 0.5, 0).astype(np.int64)
-    start = np.minimum(first, half_height - 2)
-    half_rows = np.stack([start, start + 1], axis=1).reshape(-1)                 # (2n,)
-    half = _source_rows(torch.repeat_interleave(channel_maps, 2, dim=0), half_rows, source.stage_factor)
-    if source.mirror:
-        half = torch.flip(half, [1])
-    crops = half.reshape(len(rows), 2, -1)
-    resized = _resize(crops[:, None], (4, 2 * crops.shape[2]))[:, 0]
-    return resized[torch.arange(len(rows)), torch.from_numpy(rows - 2 * start)]
-
-
 class ProjectedTagMaps:
     """The decoder's tag maps (1, J, H, W, T) at the input size, evaluated lazily (see module notes).
 
-    shape: (1, J, H, W, T). values_at(joints, ys, xs) -> (n, T) float32 array of the maps at integer
-    pixels; joint_map(joint) -> (H, W, T) float32 array; full() -> the (1, J, H, W, T) tensor the official
-    aggregation builds.
+    sources: T TagSources sharing stage_factor and project_factor. The T x J projected maps are kept as
+    one stack (channel t * J + j = joint j of source t) in block caches: one at the last stage's size
+    (stage resize, then the mirror of flipped passes), one at the input size.
+    shape: (1, J, H, W, T). values_at(joints, ys, xs) -> (..., T) float32 array of the maps at integer
+    pixels; joint_map(joint) -> (H, W, T); block_bounds(joint) -> per-block lower and upper bounds
+    (blocks of block_shape pixels); full() -> the (1, J, H, W, T) tensor the official aggregation builds.
     """
 
     def __init__(self, sources, num_joints):
         self.sources = sources
+        self.num_joints = num_joints
         height, width = sources[0].full_size()
         self.shape = (1, num_joints, height, width, len(sources))
+        self._raw = np.concatenate([source.raw.numpy()[source.channels] for source in sources])  # (T J, h, w)
+        self._mirror = np.repeat([source.mirror for source in sources], num_joints)
+        stage_factor, project_factor = sources[0].stage_factor, sources[0].project_factor
+        self._factor = stage_factor * project_factor
+        self._half_size = sources[0].half_size()
+        stacked = len(self._raw)
+        self._half = None
+        if stage_factor == 2:
+            # mirrored blocks map onto whole blocks of the unmirrored map only when the width is a multiple
+            half_width = self._half_size[1]
+            aligned = half_width > BLOCK_COLUMNS and half_width % BLOCK_COLUMNS == 0 and column_crops_are_exact()
+            self._half = BlockCache((stacked,) + self._half_size, self._stage_blocks,
+                                    block_width=BLOCK_COLUMNS if aligned else half_width)
+        if project_factor == 2:
+            self._full = BlockCache((stacked,) + sources[0].full_size(), self._project_blocks)
+        elif self._half is not None:
+            self._full = self._half
+        else:
+            self._full = BlockCache((stacked,) + self._half_size, self._whole_blocks)
+        self.block_shape = (BAND, self._full.block_width)
+        self._bounds = None  # (lower, upper) block bounds of every stacked channel, computed on first use
+
+    def _stage_blocks(self, channels, bands, columns, out):
+        """Blocks of the stage-size maps: the stage resize, then the mirror of flipped passes. A mirrored
+        block k is block (blocks across - 1 - k) of the unmirrored map read backwards (the block width
+        divides the width, or is the whole width)."""
+        cache = self._half
+        flip = self._mirror[channels]
+        source_columns = np.where(flip, cache.grid[1] - 1 - columns, columns)
+        resize_blocks_2x(array_crops(self._raw), self._raw.shape[1:], channels, bands, source_columns,
+                         cache.block_width, out=out)
+        if flip.any():
+            out[flip] = out[flip][..., ::-1]
+
+    def _half_crops(self, channels, rows, cols):
+        """(n, R, K) pixels of the stage-size maps (after the mirror of flipped passes); rows (n, R) any
+        rows, cols (n, K) consecutive columns."""
+        if self._half is not None:
+            return self._half.crops(channels, rows, cols)
+        mirrored = self._mirror[channels]
+        width = self._half_size[1]
+        cols = np.where(mirrored[:, None], width - 1 - cols[:, ::-1], cols)  # mirrored: read reversed columns
+        crops = array_crops(self._raw)(channels, rows, cols)
+        crops[mirrored] = crops[mirrored][..., ::-1]
+        return crops
+
+    def _project_blocks(self, channels, bands, columns, out):
+        resize_blocks_2x(self._half_crops, self._half_size, channels, bands, columns, self._full.block_width, out=out)
+
+    def _whole_blocks(self, channels, bands, columns, out):
+        """Blocks of maps that need no resize (stage and input size equal): the source pixels themselves."""
+        height, width = self._half_size
+        rows = np.minimum(bands[:, None] * BAND + np.arange(BAND)[None, :], height - 1)
+        block_width = self._full.block_width
+        for column in np.unique(columns):
+            same = np.flatnonzero(columns == column)
+            first = column * block_width
+            count = min(block_width, width - first)
+            cols = np.broadcast_to(first + np.arange(count), (len(same), count))
+            out[same, :, :count] = self._half_crops(channels[same], rows[same], cols)
+
+    def _stacked(self, joints):
+        """(T, ...) stacked channels of joints for every source."""
+        joints = np.asarray(joints, np.int64)
+        offsets = np.arange(self.shape[4]).reshape((-1,) + (1,) * joints.ndim) * self.num_joints
+        return offsets + joints[None]
 
     def values_at(self, joints, ys, xs):
-        joints, ys, xs = (np.asarray(a, dtype=np.int64).reshape(-1) for a in (joints, ys, xs))
-        values = np.zeros((len(joints), len(self.sources)), np.float32)
-        if len(joints) == 0:
-            return values
-        width = self.shape[3]
-        pairs, inverse = np.unique(joints * self.shape[2] + ys, return_inverse=True)
-        pair_joints, pair_rows = np.divmod(pairs, self.shape[2])
-        for t, source in enumerate(self.sources):
-            rows = _full_rows(source, pair_joints, pair_rows).numpy().reshape(-1)
-            values[:, t] = rows[inverse.reshape(-1) * width + xs]
-        return values
-
-    def _projected(self, source, channels):
-        maps = source.raw[torch.from_numpy(channels)][None]
-        if source.stage_factor == 2:
-            maps = _resize(maps, source.half_size())
-        if source.mirror:
-            maps = torch.flip(maps, [3])
-        if source.project_factor == 2:
-            maps = _resize(maps, source.full_size())
-        return maps                                                               # (1, n, H, W)
+        """(..., T) float32: the tag maps at integer pixels (joints, ys, xs) (broadcasting arrays)."""
+        joints, ys, xs = np.broadcast_arrays(*(np.asarray(a, np.int64) for a in (joints, ys, xs)))
+        values = self._full.at(self._stacked(joints), ys[None], xs[None])
+        return np.moveaxis(values, 0, -1)
 
     def joint_map(self, joint):
-        maps = [self._projected(source, source.channels[joint:joint + 1])[0, 0].numpy() for source in self.sources]
-        return np.stack(maps, axis=-1)
+        rows, cols = np.arange(self.shape[2])[:, None], np.arange(self.shape[3])[None, :]
+        return self.values_at(joint, rows, cols)
+
+    def blocks(self, joints, bands, columns):
+        """(n, BAND, block_width, T) float32: whole blocks (joints, bands, columns) (n,) of the maps."""
+        channels = self._stacked(joints)                                                 # (T, n)
+        values = self._full.blocks(channels.reshape(-1), np.tile(bands, len(channels)), np.tile(columns, len(channels)))
+        return np.moveaxis(values.reshape((len(channels), len(bands)) + values.shape[1:]), 0, -1)
+
+    def block_bounds(self, joint):
+        """Lists of T (lower, upper) float32 arrays (blocks down, blocks across) over blocks of block_shape:
+        every tag value of a block lies within them (widened for the rounding of the resizes). A mirror
+        along W commutes with the bounds, so the source planes of flipped passes are mirrored first. The
+        bounds of all joints are computed at the first call."""
+        if self._bounds is None:
+            planes = np.array(self._raw, copy=True)
+            planes[self._mirror] = planes[self._mirror][..., ::-1]
+            self._bounds = [widen(upsampled_tile_bounds(planes, ufunc, self._factor, self.block_shape))
+                            for widen, ufunc in ((widen_lower, np.minimum), (widen_upper, np.maximum))]
+        channels = self._stacked([joint])[:, 0]
+        return [self._bounds[0][c] for c in channels], [self._bounds[1][c] for c in channels]
 
     def full(self):
-        return stack_tag_maps([torch.unsqueeze(self._projected(source, source.channels), 4)
-                               for source in self.sources])
+        """(1, J, H, W, T) tensor, computed by the official operations."""
+        maps = []
+        for source in self.sources:
+            projected = source.raw[torch.from_numpy(source.channels)][None]
+            if source.stage_factor == 2:
+                projected = resize(projected, source.half_size())
+            if source.mirror:
+                projected = torch.flip(projected, [3])
+            if source.project_factor == 2:
+                projected = resize(projected, source.full_size())
+            maps.append(torch.unsqueeze(projected, 4))
+        return stack_tag_maps(maps)
 
 
 def build_projected_tag_maps(outputs, outputs_flipped, *, num_joints, with_heatmaps_loss, with_ae_loss,
@@ -179,6 +219,6 @@ def build_projected_tag_maps(outputs, outputs_flipped, *, num_joints, with_heatm
                 return None
             channels = np.arange(num_joints) if permutation is None else permutation.astype(np.int64)
             sources.append(TagSource(raw, channels, stage_factor, permutation is not None, project_factor))
-    if not sources:
+    if not sources or len({(source.stage_factor, source.project_factor) for source in sources}) != 1:
         return None
     return ProjectedTagMaps(sources, num_joints)
