@@ -8,7 +8,9 @@ Faster path (TEST.FAST_DECODER, default on; NumPy, like the official code): adju
 all joints; refine scores only the missing joints (the official code scores every joint of every person
 on the full map), first on the hottest pixels of each map, where a bound proves the answer for most
 joints, then only on the 16 x 16 tiles whose bound (largest heat, nearest tag) can still beat the best
-score found; one joint map at a time, for all persons missing that joint at once.
+score found; one joint map at a time, for all persons missing that joint at once. On lazy maps
+(`heat_maps.ProjectedHeatmaps`, `tag_maps.ProjectedTagMaps`) the blocks are scored in the order of bounds
+taken from the small network outputs, and only the blocks that can still win are ever computed.
 The outputs equal the official loops (`reference.py`) bit for bit: the same float32 operations in the
 same order, NumPy's float32 square root, and first-occurrence argmax in row-major order.
 """

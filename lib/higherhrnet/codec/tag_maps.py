@@ -4,8 +4,8 @@ With TEST.PROJECT2IMAGE the official aggregation resizes every tag map twice (th
 output to the 1/2-resolution stage size, then to the input size) and interleaves them into a
 (1, J, H, W, T) array, but the decoder reads that array only at the joint candidates (matching, person
 tags) and, for refine, where a missing joint may be found. `ProjectedTagMaps` keeps the stage outputs
-and computes rows of the resized maps on demand, a band at a time (`map_rows`), with identical values.
-It also gives per-tile bounds of the maps, taken from the small stage outputs, for refine's pruned search.
+and computes blocks of the resized maps on demand (`map_rows`), with identical values. It also gives
+per-block bounds of the maps, taken from the small stage outputs, for refine's pruned search.
 
 PyTorch's CPU bilinear kernel processes maps narrower than about 55 pixels differently (a map resized
 alone then differs in the last bit from the same map resized among others), so the lazy path is used
@@ -13,9 +13,9 @@ only when the tag stage is at least MIN_SIDE pixels high and wide (inputs of 256
 smaller maps are materialised.
 
 Supported layout (else `build_projected_tag_maps` returns None and the caller materialises the maps):
-one test scale, tags per joint, no dropped centre channel, each tag stage at half the last stage's size
-or at that size and at least MIN_SIDE pixels on each side, and the input size twice the last stage's size
-or equal to it; CPU float32 tensors.
+one test scale, tags per joint, no dropped centre channel, every tag stage at half the last stage's size
+(or every one at that size) and at least MIN_SIDE pixels on each side, and the input size twice the last
+stage's size or equal to it; CPU float32 tensors.
 """
 from dataclasses import dataclass
 from typing import Optional
