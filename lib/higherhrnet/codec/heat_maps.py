@@ -146,8 +146,8 @@ def pass_heatmaps(outputs, outputs_flipped, *, num_joints, with_heatmaps_loss, t
             maps = output[:, :num_joints]
             if stage != last:
                 maps = resize(maps, outputs[last].shape[2:])
-            if total is None:
-                total = torch.add(maps, 0)  # the official sum starts from 0 (0 + -0.0 = +0.0)
+            if total is None:  # the official sum starts from 0 (0 + -0.0 = +0.0); a resized map is ours to change
+                total = maps.add_(0) if stage != last else torch.add(maps, 0)
             else:
                 total.add_(maps)
             count += 1

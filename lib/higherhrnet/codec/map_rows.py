@@ -214,37 +214,35 @@ def widen_lower(bound):
     return bound - np.abs(bound) * np.float32(BOUND_MARGIN) - np.float32(BOUND_FLOOR)
 
 
-def _reduce_tiles_along(ufunc, array, axis, tile, margin):
-    """ufunc over tiles of `tile` entries along axis (-2 or -1) of array, each widened by `margin` entries on
-    both sides (clamped at the ends; the ragged last tile is completed by repeating the edge entry).
+def _reduce_tiles_along(maximum, values, axis, tile, margin):
+    """Maximum (or minimum) over tiles of `tile` entries along axis (-2 or -1) of values (a tensor), each
+    widened by `margin` entries on both sides (clamped at the ends).
 
-    The entries are first reduced in groups of g = gcd(tile, margin); a tile is then k = tile / g groups
-    and its margin margin / g groups on each side, read from the (much smaller) grouped array.
+    The entries are first reduced in groups of g = gcd(tile, margin) (element-wise over strided slices);
+    a tile is then k = tile / g groups, and its margin margin / g groups on each side, read from the
+    (much smaller) grouped tensor. values' length along axis is a multiple of tile.
     """
+    elementwise, reduce = (torch.maximum, torch.amax) if maximum else (torch.minimum, torch.amin)
     group = math.gcd(tile, margin) if margin else tile
-    size = array.shape[axis]
-    count = -(-size // tile)
-    if count * tile != size:
-        widths = [(0, 0)] * array.ndim
-        widths[axis] = (0, count * tile - size)
-        array = np.pad(array, widths, mode="edge")
+    count = values.shape[axis] // tile
     if group <= 8:  # small groups: element-wise over strided slices (a reduction over a short axis is slow)
-        index = [slice(None)] * array.ndim
+        index = [slice(None)] * values.dim()
         groups = None
         for offset in range(group):
             index[axis] = slice(offset, None, group)
-            groups = array[tuple(index)] if groups is None else ufunc(groups, array[tuple(index)])
+            groups = values[tuple(index)] if groups is None else elementwise(groups, values[tuple(index)])
     else:
-        split = array.shape[:array.ndim + axis] + (count * tile // group, group) + array.shape[array.ndim + axis + 1:]
-        groups = ufunc.reduce(array.reshape(split), axis=axis)               # group index along `axis`
+        split = values.shape[:values.dim() + axis] + (count * tile // group, group) + values.shape[values.dim() + axis + 1:]
+        groups = reduce(values.reshape(split), dim=axis)
     per_tile = tile // group
-    split = groups.shape[:groups.ndim + axis] + (count, per_tile) + groups.shape[groups.ndim + axis + 1:]
-    result = ufunc.reduce(groups.reshape(split), axis=axis)
-    starts = np.arange(count) * per_tile
+    split = groups.shape[:groups.dim() + axis] + (count, per_tile) + groups.shape[groups.dim() + axis + 1:]
+    result = reduce(groups.reshape(split), dim=axis)
+    starts = torch.arange(count) * per_tile
     for step in range(1, margin // group + 1):
-        result = ufunc(result, np.take(groups, np.maximum(starts - step, 0), axis=axis))
-        result = ufunc(result, np.take(groups, np.minimum(starts + per_tile - 1 + step, groups.shape[axis] - 1),
-                                       axis=axis))
+        before = torch.clamp(starts - step, min=0)
+        after = torch.clamp(starts + per_tile - 1 + step, max=groups.shape[axis] - 1)
+        result = elementwise(result, groups.index_select(groups.dim() + axis, before))
+        result = elementwise(result, groups.index_select(groups.dim() + axis, after))
     return result
 
 
@@ -253,12 +251,18 @@ def tile_reduce(ufunc, plane, tile, margin=0):
 
     tile: an int (square tiles) or (tile_h, tile_w); margin: each tile widened by `margin` pixels on every
     side, clamped at the map borders. Ragged border tiles are completed by repeating the edge values
-    (which changes no maximum or minimum). Exact; NaN propagates. Rows are reduced first (element-wise
-    over whole rows, the fast order).
+    (which changes no maximum or minimum). Exact; NaN propagates. Computed with torch (vectorised, on
+    the configured threads), rows first.
     """
+    if ufunc not in (np.maximum, np.minimum):
+        raise ValueError("tile_reduce: ufunc must be np.maximum or np.minimum")
     tile_h, tile_w = (tile, tile) if np.isscalar(tile) else tile
-    rows = _reduce_tiles_along(ufunc, plane, -2, tile_h, margin)
-    return _reduce_tiles_along(ufunc, rows, -1, tile_w, margin)
+    pad_rows, pad_cols = -plane.shape[-2] % tile_h, -plane.shape[-1] % tile_w
+    if pad_rows or pad_cols:
+        plane = np.pad(plane, [(0, 0)] * (plane.ndim - 2) + [(0, pad_rows), (0, pad_cols)], mode="edge")
+    values = torch.from_numpy(np.ascontiguousarray(plane, dtype=np.float32))
+    rows = _reduce_tiles_along(ufunc is np.maximum, values, -2, tile_h, min(margin, plane.shape[-2]))
+    return _reduce_tiles_along(ufunc is np.maximum, rows, -1, tile_w, min(margin, plane.shape[-1])).numpy()
 
 
 def upsampled_tile_bounds(plane, ufunc, factor, tile, margin=0):

@@ -24,11 +24,13 @@ import numpy as np
 import torch
 
 from .aggregation import stack_tag_maps
-from .map_rows import (BAND, BLOCK_COLUMNS, BlockCache, array_crops, column_crops_are_exact, resize, resize_blocks_2x,
-                       upsampled_tile_bounds, widen_lower, widen_upper)
+from .map_rows import (BAND, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds, widen_lower,
+                       widen_upper)
 
 # Smallest side (pixels) of a tag stage output for the lazy path; narrower maps are materialised (see above).
 MIN_SIDE = 64
+# Columns of the crops that give single pixels (values_at): at least map_rows.MIN_CROP_COLUMNS.
+PROJECT_CROP_COLUMNS = 66
 
 
 def _size_factor(source_hw, target_hw):
@@ -67,7 +69,7 @@ class ProjectedTagMaps:
 
     sources: T TagSources sharing stage_factor and project_factor. The T x J projected maps are kept as
     one stack (channel t * J + j = joint j of source t) in block caches: one at the last stage's size
-    (stage resize, then the mirror of flipped passes), one at the input size.
+    (the stage resize; flipped passes are mirrored where it is read), one at the input size.
     shape: (1, J, H, W, T). values_at(joints, ys, xs) -> (..., T) float32 array of the maps at integer
     pixels; joint_map(joint) -> (H, W, T); block_bounds(joint) -> per-block lower and upper bounds
     (blocks of block_shape pixels); full() -> the (1, J, H, W, T) tensor the official aggregation builds.
@@ -86,11 +88,7 @@ class ProjectedTagMaps:
         stacked = len(self._raw)
         self._half = None
         if stage_factor == 2:
-            # mirrored blocks map onto whole blocks of the unmirrored map only when the width is a multiple
-            half_width = self._half_size[1]
-            aligned = half_width > BLOCK_COLUMNS and half_width % BLOCK_COLUMNS == 0 and column_crops_are_exact()
-            self._half = BlockCache((stacked,) + self._half_size, self._stage_blocks,
-                                    block_width=BLOCK_COLUMNS if aligned else half_width)
+            self._half = BlockCache((stacked,) + self._half_size, self._stage_blocks)
         if project_factor == 2:
             self._full = BlockCache((stacked,) + sources[0].full_size(), self._project_blocks)
         elif self._half is not None:
@@ -101,26 +99,21 @@ class ProjectedTagMaps:
         self._bounds = None  # (lower, upper) block bounds of every stacked channel, computed on first use
 
     def _stage_blocks(self, channels, bands, columns, out):
-        """Blocks of the stage-size maps: the stage resize, then the mirror of flipped passes. A mirrored
-        block k is block (blocks across - 1 - k) of the unmirrored map read backwards (the block width
-        divides the width, or is the whole width)."""
-        cache = self._half
-        flip = self._mirror[channels]
-        source_columns = np.where(flip, cache.grid[1] - 1 - columns, columns)
-        resize_blocks_2x(array_crops(self._raw), self._raw.shape[1:], channels, bands, source_columns,
-                         cache.block_width, out=out)
-        if flip.any():
-            out[flip] = out[flip][..., ::-1]
+        """Blocks of the stage resize (before the mirror of flipped passes, which `_half_crops` applies)."""
+        resize_blocks_2x(array_crops(self._raw), self._raw.shape[1:], channels, bands, columns,
+                         self._half.block_width, out=out)
 
     def _half_crops(self, channels, rows, cols):
-        """(n, R, K) pixels of the stage-size maps (after the mirror of flipped passes); rows (n, R) any
-        rows, cols (n, K) consecutive columns."""
-        if self._half is not None:
-            return self._half.crops(channels, rows, cols)
+        """(n, R, K) pixels of the stage-size maps after the mirror of flipped passes; rows (n, R) any rows,
+        cols (n, K) consecutive columns. A mirrored crop is the unmirrored one at the mirrored columns,
+        read backwards."""
         mirrored = self._mirror[channels]
         width = self._half_size[1]
-        cols = np.where(mirrored[:, None], width - 1 - cols[:, ::-1], cols)  # mirrored: read reversed columns
-        crops = array_crops(self._raw)(channels, rows, cols)
+        cols = np.where(mirrored[:, None], width - 1 - cols[:, ::-1], cols)
+        if self._half is not None:
+            crops = self._half.crops(channels, rows, cols)
+        else:
+            crops = array_crops(self._raw)(channels, rows, cols)
         crops[mirrored] = crops[mirrored][..., ::-1]
         return crops
 
@@ -146,14 +139,61 @@ class ProjectedTagMaps:
         return offsets + joints[None]
 
     def values_at(self, joints, ys, xs):
-        """(..., T) float32: the tag maps at integer pixels (joints, ys, xs) (broadcasting arrays)."""
+        """(..., T) float32: the tag maps at integer pixels (joints, ys, xs) (broadcasting arrays).
+
+        Scattered pixels (candidates, person tags) are computed one by one from small crops (`_points`),
+        not from whole blocks; the values are the same.
+        """
         joints, ys, xs = np.broadcast_arrays(*(np.asarray(a, np.int64) for a in (joints, ys, xs)))
-        values = self._full.at(self._stacked(joints), ys[None], xs[None])
-        return np.moveaxis(values, 0, -1)
+        channels = self._stacked(joints.reshape(-1))                                     # (T, n)
+        num_sources = channels.shape[0]
+        values = self._points(channels.reshape(-1), np.tile(ys.reshape(-1), num_sources),
+                              np.tile(xs.reshape(-1), num_sources))
+        return np.moveaxis(values.reshape((num_sources,) + joints.shape), 0, -1)
+
+    def _points(self, channels, ys, xs):
+        """(n,) float32: projected maps at pixels (ys, xs) of stacked channels, each from one small crop.
+
+        A 2x-resized row Y reads source rows floor(Y/2 - 1/4) and the next (clamped): a crop of two source
+        rows starting there gives row Y as an inner row of its resize (or a border row at the map border),
+        and PROJECT_CROP_COLUMNS >= MIN_CROP_COLUMNS columns around X keep the column weights exact.
+        """
+        if self.sources[0].project_factor == 1:
+            return self._half_points(channels, ys[:, None], xs[:, None])[:, 0, 0]
+        half_height, half_width = self._half_size
+        first_rows = np.clip((2 * ys - 1) // 4, 0, half_height - 2)
+        crop_cols = min(PROJECT_CROP_COLUMNS, half_width)
+        first_cols = np.clip(xs // 2 - crop_cols // 2, 0, half_width - crop_cols)
+        half = self._half_points(channels, first_rows[:, None] + np.arange(2)[None, :],
+                                 first_cols[:, None] + np.arange(crop_cols)[None, :])        # (n, 2, K)
+        resized = resize(torch.from_numpy(np.ascontiguousarray(half))[:, None], (4, 2 * crop_cols))[:, 0].numpy()
+        return resized[np.arange(len(channels)), ys - 2 * first_rows, xs - 2 * first_cols]
+
+    def _half_points(self, channels, rows, cols):
+        """(n, R, K) float32: stage-size maps (after the mirror of flipped passes) at R <= 2 consecutive rows
+        (n, R) and K consecutive columns (n, K), from small crops of the stage outputs."""
+        mirrored = self._mirror[channels]
+        half_width = self._half_size[1]
+        cols = np.where(mirrored[:, None], half_width - 1 - cols[:, ::-1], cols)          # unmirrored columns
+        if self.sources[0].stage_factor == 1:
+            values = self._raw[channels[:, None, None], rows[:, :, None], cols[:, None, :]]
+        else:
+            raw_height, raw_width = self._raw.shape[1:]
+            first_rows = np.clip((2 * rows[:, 0] - 1) // 4, 0, raw_height - 3)
+            crop_cols = min(PROJECT_CROP_COLUMNS, raw_width)
+            first_cols = np.clip((cols[:, 0] - 1) // 2 - (crop_cols - cols.shape[1] // 2) // 2, 0, raw_width - crop_cols)
+            crop_rows = first_rows[:, None] + np.arange(3)[None, :]
+            crop_columns = first_cols[:, None] + np.arange(crop_cols)[None, :]
+            crops = self._raw[channels[:, None, None], crop_rows[:, :, None], crop_columns[:, None, :]]
+            resized = resize(torch.from_numpy(crops)[:, None], (6, 2 * crop_cols))[:, 0].numpy()
+            values = resized[np.arange(len(channels))[:, None, None], (rows - 2 * first_rows[:, None])[:, :, None],
+                             (cols - 2 * first_cols[:, None])[:, None, :]]
+        values[mirrored] = values[mirrored][..., ::-1]
+        return values
 
     def joint_map(self, joint):
-        rows, cols = np.arange(self.shape[2])[:, None], np.arange(self.shape[3])[None, :]
-        return self.values_at(joint, rows, cols)
+        """(H, W, T) float32: the maps of one joint (computed block by block)."""
+        return np.stack([self._full.channel(channel) for channel in self._stacked([joint])[:, 0]], axis=-1)
 
     def blocks(self, joints, bands, columns):
         """(n, BAND, block_width, T) float32: whole blocks (joints, bands, columns) (n,) of the maps."""
