@@ -42,7 +42,11 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, help="untimed runs first (default 1)")
     parser.add_argument("--reference-repeats", type=int, help="timed runs of the slow reference decoder (default 1)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--variants", nargs="+", help="network variants (default: all)")
+    parser.add_argument("--variants", nargs="+", help="network variants (default: all; the bf16 ones when bf16 is "
+                        "timed)")
+    parser.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                        help="time bfloat16 inference and training: auto (default) = on CUDA or on a CPU with "
+                        "native bfloat16 (avx512_bf16 / amx_bf16); elsewhere it is emulated and ~100x slower")
     parser.add_argument("--data-samples", type=int, help="samples for the data pipeline rate (default 200)")
     parser.add_argument("--train-steps", type=int, help="timed training steps per setting (default 3)")
     parser.add_argument("--train-batch", type=int, help="training batch size (default 2)")
@@ -61,8 +65,8 @@ def main(argv=None):
         cfg=args.cfg, opts=args.opts, weights=args.weights, data_root=args.data_root, images=args.images,
         only=args.only, crowd=args.crowd, crowd_size=args.crowd_size, repeats=args.repeats, warmup=args.warmup,
         reference_repeats=args.reference_repeats, threads=args.threads, variants=args.variants,
-        data_samples=args.data_samples, train_steps=args.train_steps,
-        train_batch=args.train_batch).items() if value is not None}
+        data_samples=args.data_samples, train_steps=args.train_steps, train_batch=args.train_batch,
+        bf16={"auto": None, "on": True, "off": False}[args.bf16]).items() if value is not None}
     options = BenchmarkOptions.quick_options(**given) if args.quick else BenchmarkOptions(**given)
     try:
         results = run_benchmark(options)

@@ -144,11 +144,13 @@ def test_decoding_lazy_maps_of_noisy_outputs():
         assert_same_decoding(scaled, [o * scale for o in flipped], (384, 256), thresholds=(0.1, 0.5))
 
 
-def test_non_finite_maps_fall_back_to_the_materialised_search():
+@pytest.mark.parametrize("stage,channel,y,x,value", [(1, 3, 10, 10, float("nan")),   # heat of joint 3
+                                                     (1, 7, 0, 5, float("-inf")),    # heat on the border
+                                                     (0, 17 + 5, 4, 4, float("inf"))])  # tag of joint 5
+def test_non_finite_maps_fall_back_to_the_materialised_search(stage, channel, y, x, value):
     joints = crowd_joints(3, (384, 256), seed=4)
     outputs, flipped = perfect_case(joints, (384, 256))
-    outputs[1][0, 3, 10, 10] = float("nan")  # joint 3 of the normal pass
-    outputs[0][0, 17 + 5, 4, 4] = float("inf")  # tag of joint 5
+    outputs[stage][0, channel, y, x] = value
     det, tags = materialised_tags(outputs, flipped, (384, 256))
     lazy_det, lazy_tags = lazy_maps(outputs, flipped, (384, 256))
     grouped, scores = parse(det, tags)

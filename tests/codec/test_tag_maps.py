@@ -80,3 +80,29 @@ def test_decoding_with_lazy_tags_equals_decoding_with_the_full_maps(pipeline_a, 
         assert len(grouped[0]) > 0
     reference, _ = parse(det, lazy, fast=False)
     assert np.array_equal(reference[0], parse(det, tags, fast=False)[0][0])
+
+
+@pytest.mark.parametrize("stage_factor,project_factor", [(1, 2), (2, 1), (1, 1)])
+def test_other_resize_layouts_equal_the_materialised_maps(stage_factor, project_factor):
+    """Tag stages at the last stage's size, and inputs at that size: values_at, joint_map and blocks."""
+    height, width = 64, 72
+    generator = torch.Generator().manual_seed(7)
+    final_hw = (height * stage_factor, width * stage_factor)
+    outputs = [torch.randn(1, 34, height, width, generator=generator), torch.randn(1, 17, *final_hw, generator=generator)]
+    flipped = [torch.randn(1, 34, height, width, generator=generator), torch.randn(1, 17, *final_hw, generator=generator)]
+    base_size = (final_hw[1] * project_factor, final_hw[0] * project_factor)
+    _, tags = materialised_tags(outputs, flipped, base_size)
+    lazy = build_projected_tag_maps(outputs, flipped, num_joints=17, project_to_size=base_size, **LAZY_SWITCHES)
+    assert lazy is not None and lazy.shape == tuple(tags.shape)
+    assert torch.equal(lazy.full(), tags)
+    rng = np.random.default_rng(3)
+    full_h, full_w = base_size[1], base_size[0]
+    joints = rng.integers(0, 17, 300)
+    ys = np.concatenate([rng.integers(0, full_h, 296), [0, full_h - 1, 0, full_h - 1]])
+    xs = np.concatenate([rng.integers(0, full_w, 296), [0, 0, full_w - 1, full_w - 1]])
+    assert np.array_equal(lazy.values_at(joints, ys, xs), tags[0, joints, ys, xs].numpy())
+    assert np.array_equal(lazy.joint_map(4), tags[0, 4].numpy())
+    block_h, block_w = lazy.block_shape
+    blocks = lazy.blocks(np.array([2, 9]), np.array([0, 1]), np.array([0, 0]))
+    expected = tags[0, 9, block_h:2 * block_h, :block_w].numpy()
+    assert np.array_equal(blocks[1, :, :expected.shape[1]], expected)

@@ -60,6 +60,20 @@ def time_image_stages(model, settings, device, image_path, repeats, warmup):
     return times, context
 
 
+def cpu_has_native_bf16():
+    """True when the CPU computes bfloat16 natively (the avx512_bf16 or amx_bf16 flag of /proc/cpuinfo).
+
+    Elsewhere (AVX2, or no /proc/cpuinfo) oneDNN emulates bfloat16: a W32-512 flip test then takes minutes
+    instead of seconds (about 100x fp32 on a 2-core AVX2 machine), so the benchmark skips bf16 by default.
+    """
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = handle.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def time_network_variants(model, settings, device, network_input, repeats, warmup, variants=None):
     """Milliseconds of the network part of a flip test (both passes) for each variant of NETWORK_VARIANTS.
 

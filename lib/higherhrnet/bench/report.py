@@ -82,6 +82,9 @@ def network_table(net):
     text += ("\n\nEnd to end, PosePipeline(image) (median ms; random weights give unrealistically dense maps, "
              "so the total is also given with the decode time of the image's ground-truth maps)\n" +
              _table(header, e2e_rows))
+    if not net.get("bf16_timed", True):
+        text += ("\nbfloat16 not timed: this CPU has no native bfloat16 (avx512_bf16 / amx_bf16), where it is "
+                 "emulated and about 100x slower; --bf16 on times it anyway")
     return text
 
 

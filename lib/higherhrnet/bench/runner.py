@@ -69,7 +69,8 @@ class BenchmarkOptions:
     warmup: int = 1
     reference_repeats: int = 1          # the reference decoder is slow: fewer repeats
     threads: int = 2
-    variants: Optional[Sequence[str]] = None  # network variants (default: all)
+    variants: Optional[Sequence[str]] = None  # network variants (default: all, bf16 ones only with bf16 on)
+    bf16: Optional[bool] = None         # time bfloat16 too; None: on CUDA or a CPU with native bfloat16
     data_samples: int = 200
     train_steps: int = 3
     train_batch: int = 2                # TRAIN.IMAGES_PER_GPU of the timed training steps
@@ -79,9 +80,17 @@ class BenchmarkOptions:
     def quick_options(cls, **changes):
         """Tiny sizes for a smoke test: one image, one small crowd, one repeat, two training steps."""
         values = dict(crowd=(3,), crowd_size=(96, 64), repeats=1, warmup=0, reference_repeats=1,
-                      variants=("fp32", "bf16"), data_samples=4, train_steps=1, train_batch=1, quick=True)
+                      variants=("fp32", "bf16"), data_samples=4, train_steps=1, train_batch=1, quick=True,
+                      bf16=True)
         values.update(changes)
         return cls(**values)
+
+
+def _with_bf16(options, device):
+    """Whether bfloat16 is timed: options.bf16, or by default on CUDA or a CPU with native bfloat16."""
+    if options.bf16 is not None:
+        return options.bf16
+    return device.type == "cuda" or network.cpu_has_native_bf16()
 
 
 def _environment(options):
@@ -240,13 +249,16 @@ def run_network_section(options, cfg, model, settings, device, data_root):
     path, annotations, _ = _sample_images(options, data_root)[0]
     _, context = network.time_image_stages(model, settings, device, path, 1, 0)
     network_input = context["prepared"].inputs[0][1]
+    bf16 = _with_bf16(options, device)
+    names = options.variants or [name for name in network.NETWORK_VARIANTS if bf16 or not name.startswith("bf16")]
     _progress("network: variants")
     variants = network.time_network_variants(model, settings, device, network_input, options.repeats,
-                                             options.warmup, options.variants)
+                                             options.warmup, names)
     _progress("network: end to end")
+    precisions = (("fp32", False), ("bf16", True)) if bf16 else (("fp32", False),)
     end_to_end = {name: network.time_end_to_end(model, settings, device, context["image"], options.repeats,
                                                 options.warmup, amp=amp)
-                  for name, amp in (("fp32", False), ("bf16", True))}
+                  for name, amp in precisions}
     if annotations is not None:
         case = maps.image_case(context["image"].shape, annotations, settings.input_size)
         pipeline = PosePipeline(model, settings, device)
@@ -256,7 +268,7 @@ def run_network_section(options, cfg, model, settings, device, data_root):
             entry["decode_gt_maps"] = gt_decode
             entry["total_gt_decode"] = entry["total"] - entry["decode"] + gt_decode
     return {"file": os.path.basename(path), "input_size_hw": list(context["input_size_hw"]),
-            "variants": variants, "end_to_end": end_to_end}
+            "variants": variants, "end_to_end": end_to_end, "bf16_timed": bf16}
 
 
 def run_train_section(options, cfg, data_root):
@@ -275,7 +287,7 @@ def run_train_section(options, cfg, data_root):
                                          batch_size=2, num_persons=30)
     loader = build_train_loader(train_cfg, dataset, rank=0, world_size=1)
     steps = {}
-    for bf16 in (False, True):
+    for bf16 in ((False, True) if _with_bf16(options, torch.device("cpu")) else (False,)):
         for with_data in (True, False):
             name = f"{'bf16' if bf16 else 'fp32'}_{'with' if with_data else 'without'}_data"
             _progress(f"train: step {name}")
@@ -327,13 +339,16 @@ def evaluate_targets(results):
         add("fast decoder == reference (crowds)", "identical", str(identical), identical)
     net = results.get("network")
     if net:
-        fp32, bf16 = net["end_to_end"]["fp32"], net["end_to_end"]["bf16"]
+        fp32, bf16 = net["end_to_end"]["fp32"], net["end_to_end"].get("bf16")
         for key, label in (("total", "random-weight maps"), ("total_gt_decode", "ground-truth maps decoded")):
             if key not in fp32:
                 continue
             overhead = fp32[key] / fp32["forward"] - 1
             add(f"fp32 end to end vs its two forwards ({label})", "<= +10 %", f"+{100 * overhead:.1f} %",
                 overhead <= 0.10)
+            if bf16 is None:
+                add(f"bf16 end to end vs fp32 ({label})", ">= 2x faster", "not timed (no native bf16)", False)
+                continue
             speedup = fp32[key] / bf16[key]
             add(f"bf16 end to end vs fp32 ({label})", ">= 2x faster", f"{speedup:.2f}x", speedup >= 2)
     train = results.get("train")

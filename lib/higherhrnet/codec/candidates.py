@@ -122,7 +122,7 @@ def _pixels_above(det, threshold, padding):
         y, x = np.divmod(pixel, width)
         read = lambda joints, ys, xs: array[joints, ys, xs]  # noqa: E731
     else:
-        if not det.is_finite(margin=padding):
+        if not det.is_finite():
             return None
         window = det.blocks_above(threshold, margin=padding)                     # (J, blocks down, across)
         if window.mean() > SPARSE_MAX_BLOCK_SHARE:

@@ -42,6 +42,7 @@ class ProjectedHeatmaps:
         self.block_shape = (BAND, self._cache.block_width)
         self.block_grid = self._cache.grid
         self._bounds = {}  # margin -> block bounds
+        self._finite = None
 
     def _pass_crops(self, channels, rows, cols):
         """(n, R, K) crops of the pass maps; channel p * J + j is joint j of pass p."""
@@ -99,10 +100,11 @@ class ProjectedHeatmaps:
             return torch.add(resized[0], resized[1]).div_(2.0)
         return resized[0]
 
-    def is_finite(self, margin=0):
-        """True when no pass map holds NaN or infinity (from the block bounds with that margin, which every
-        pass pixel reaches)."""
-        return bool(np.isfinite(self._block_bounds(margin)).all())
+    def is_finite(self):
+        """True when no pass map holds NaN or an infinity (a sum that overflows counts as not finite)."""
+        if self._finite is None:
+            self._finite = all(bool(torch.isfinite(torch.from_numpy(maps).sum())) for maps in self._arrays)
+        return self._finite
 
     def _block_bounds(self, margin):
         """(J, blocks down, blocks across) float32 upper bounds of det over blocks widened by margin pixels:

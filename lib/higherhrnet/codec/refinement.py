@@ -292,7 +292,7 @@ def _best_pixels_lazy(det, tags, joints, mean_tags):
         pairs = np.flatnonzero(joints == joint)
         heat_max = det.block_max(joint)
         tag_min, tag_max = tags.block_bounds(joint)
-        if not all(np.isfinite(bound).all() for bound in [heat_max] + tag_min + tag_max):
+        if not det.is_finite() or not all(np.isfinite(bound).all() for bound in [heat_max] + tag_min + tag_max):
             finite[pairs] = False
             best_pixel[pairs] = _best_pixels(det.joint_map(joint).reshape(-1),
                                              tags.joint_map(joint).reshape(height * width, -1), mean_tags[pairs],

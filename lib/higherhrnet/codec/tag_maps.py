@@ -91,9 +91,7 @@ class ProjectedTagMaps:
             self._half = BlockCache((stacked,) + self._half_size, self._stage_blocks)
         if project_factor == 2:
             self._full = BlockCache((stacked,) + sources[0].full_size(), self._project_blocks)
-        elif self._half is not None:
-            self._full = self._half
-        else:
+        else:  # the stage-size maps themselves, with the mirror of flipped passes applied
             self._full = BlockCache((stacked,) + self._half_size, self._whole_blocks)
         self.block_shape = (BAND, self._full.block_width)
         self._bounds = None  # (lower, upper) block bounds of every stacked channel, computed on first use
