@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from higherhrnet.codec.map_rows import tile_reduce
+from higherhrnet.codec.map_blocks import tile_reduce
 from higherhrnet.codec.refinement import _best_pixels, _scores, _TileBounds
 
 

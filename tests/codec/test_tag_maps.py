@@ -88,8 +88,8 @@ def test_other_resize_layouts_equal_the_materialised_maps(stage_factor, project_
     height, width = 64, 72
     generator = torch.Generator().manual_seed(7)
     final_hw = (height * stage_factor, width * stage_factor)
-    outputs = [torch.randn(1, 34, height, width, generator=generator), torch.randn(1, 17, *final_hw, generator=generator)]
-    flipped = [torch.randn(1, 34, height, width, generator=generator), torch.randn(1, 17, *final_hw, generator=generator)]
+    outputs, flipped = ([torch.randn(1, 34, height, width, generator=generator),
+                         torch.randn(1, 17, *final_hw, generator=generator)] for _ in range(2))
     base_size = (final_hw[1] * project_factor, final_hw[0] * project_factor)
     _, tags = materialised_tags(outputs, flipped, base_size)
     lazy = build_projected_tag_maps(outputs, flipped, num_joints=17, project_to_size=base_size, **LAZY_SWITCHES)

@@ -2,7 +2,7 @@
 
     resize.py          test-scale input size, centre/scale and warp               (SPEC 6.2)
     aggregation.py     stage / flip / scale aggregation of the network outputs    (SPEC 6.3, 6.4)
-    map_rows.py        rows of 2x-resized maps computed a band at a time, bit for bit; bounds of them
+    map_blocks.py      blocks of 2x-resized maps computed on demand, bit for bit; bounds of them
     tag_maps.py        the projected tag maps, computed only where the decoder reads them (fast path)
     heat_maps.py       the projected heatmaps, computed only where the decoder reads them (fast path)
     candidates.py      max-pool NMS and per-joint top-k                           (SPEC 6.5)

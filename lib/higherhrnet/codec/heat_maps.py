@@ -6,7 +6,7 @@ averages the two passes there: det = (resize(normal) + resize(flipped back)) / 2
 never read: NMS and top-k only need the pixels above the detection threshold and their windows, adjust
 the neighbours of the grouped joints, refine the maps of the joints some person misses, and there only
 where a candidate may beat the best one found. `ProjectedHeatmaps` computes blocks of det on demand
-(`map_rows`), with the official float operations, and gives bounds of det taken from the
+(`map_blocks`), with the official float operations, and gives bounds of det taken from the
 small pass maps: which blocks may hold values above a threshold, and per-block maxima for refine.
 
 Used when the input size is exactly twice the last stage's size, the pass maps are CPU float32 and at
@@ -17,7 +17,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .map_rows import BAND, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds, widen_upper
+from .map_blocks import (BAND, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds,
+                         widen_upper)
 
 # Smallest side (pixels) of the pass maps for the lazy path (PyTorch's bilinear kernel, see tag_maps.py).
 MIN_SIDE = 64

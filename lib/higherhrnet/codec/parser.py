@@ -30,7 +30,8 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
 
     det: (1, J, H, W) float32 heatmaps (tensor or array), or a `ProjectedHeatmaps`; tags: (1, J, H, W, T)
     float32 tag maps ((1, 1, H, W, T) when not tag_per_joint), or a `ProjectedTagMaps`. The lazy forms
-    are evaluated where they are read, and materialised for the reference path. adjust / refine: TEST.ADJUST / TEST.REFINE.
+    are evaluated where they are read, and materialised for the reference path.
+    adjust / refine: TEST.ADJUST / TEST.REFINE.
     max_people: DATASET.MAX_NUM_PEOPLE (top-k per joint and matchable groups); detection_threshold,
     tag_threshold, use_detection_val, ignore_too_much, nms_kernel, nms_padding: the TEST keys of the
     same names; joint_order: grouping order (default `grouping_joint_order(J)`); matcher: 'munkres'

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .heat_maps import ProjectedHeatmaps
-from .map_rows import tile_reduce
+from .map_blocks import tile_reduce
 from .tag_maps import ProjectedTagMaps
 
 QUARTER = np.float32(0.25)

@@ -4,7 +4,7 @@ With TEST.PROJECT2IMAGE the official aggregation resizes every tag map twice (th
 output to the 1/2-resolution stage size, then to the input size) and interleaves them into a
 (1, J, H, W, T) array, but the decoder reads that array only at the joint candidates (matching, person
 tags) and, for refine, where a missing joint may be found. `ProjectedTagMaps` keeps the stage outputs
-and computes blocks of the resized maps on demand (`map_rows`), with identical values. It also gives
+and computes blocks of the resized maps on demand (`map_blocks`), with identical values. It also gives
 per-block bounds of the maps, taken from the small stage outputs, for refine's pruned search.
 
 PyTorch's CPU bilinear kernel processes maps narrower than about 55 pixels differently (a map resized
@@ -24,12 +24,12 @@ import numpy as np
 import torch
 
 from .aggregation import stack_tag_maps
-from .map_rows import (BAND, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds, widen_lower,
-                       widen_upper)
+from .map_blocks import (BAND, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds,
+                         widen_lower, widen_upper)
 
 # Smallest side (pixels) of a tag stage output for the lazy path; narrower maps are materialised (see above).
 MIN_SIDE = 64
-# Columns of the crops that give single pixels (values_at): at least map_rows.MIN_CROP_COLUMNS.
+# Columns of the crops that give single pixels (values_at): at least map_blocks.MIN_CROP_COLUMNS.
 PROJECT_CROP_COLUMNS = 66
 
 
@@ -179,7 +179,8 @@ class ProjectedTagMaps:
             raw_height, raw_width = self._raw.shape[1:]
             first_rows = np.clip((2 * rows[:, 0] - 1) // 4, 0, raw_height - 3)
             crop_cols = min(PROJECT_CROP_COLUMNS, raw_width)
-            first_cols = np.clip((cols[:, 0] - 1) // 2 - (crop_cols - cols.shape[1] // 2) // 2, 0, raw_width - crop_cols)
+            first_cols = (cols[:, 0] - 1) // 2 - (crop_cols - cols.shape[1] // 2) // 2
+            first_cols = np.clip(first_cols, 0, raw_width - crop_cols)
             crop_rows = first_rows[:, None] + np.arange(3)[None, :]
             crop_columns = first_cols[:, None] + np.arange(crop_cols)[None, :]
             crops = self._raw[channels[:, None, None], crop_rows[:, :, None], crop_columns[:, None, :]]

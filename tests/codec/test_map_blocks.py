@@ -1,9 +1,9 @@
-"""Blocks of 2x-resized maps computed on demand (codec/map_rows.py): bit-identical values, valid bounds."""
+"""Blocks of 2x-resized maps computed on demand (codec/map_blocks.py): bit-identical values, valid bounds."""
 import numpy as np
 import pytest
 import torch
 
-from higherhrnet.codec.map_rows import (BAND, BlockCache, array_crops, column_crops_are_exact, resize,
+from higherhrnet.codec.map_blocks import (BAND, BlockCache, array_crops, column_crops_are_exact, resize,
                                         resize_blocks_2x, tile_reduce, upsampled_tile_bounds, widen_lower,
                                         widen_upper)
 

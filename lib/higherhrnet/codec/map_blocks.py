@@ -16,7 +16,7 @@ larger on every side. One condition, found by experiment: PyTorch processes maps
 pixels differently (a last-bit difference), so crops are at least MIN_CROP_COLUMNS wide, and
 `column_crops_are_exact` checks once per process that this PyTorch build reproduces column crops; if
 not, blocks span the whole width (rows only, which is exact for maps at least that wide).
-tests/codec/test_map_rows.py checks all this against full resizes of maps of many sizes.
+tests/codec/test_map_blocks.py checks all this against full resizes of maps of many sizes.
 
 Shapes: a stack of C maps (C, h, w) resized to (C, 2h, 2w); values are float32 NumPy arrays.
 Requires h >= BAND / 2 + 2 and w >= MIN_CROP_COLUMNS (the lazy maps are used from 64 pixels per side).
@@ -232,7 +232,8 @@ def _reduce_tiles_along(maximum, values, axis, tile, margin):
             index[axis] = slice(offset, None, group)
             groups = values[tuple(index)] if groups is None else elementwise(groups, values[tuple(index)])
     else:
-        split = values.shape[:values.dim() + axis] + (count * tile // group, group) + values.shape[values.dim() + axis + 1:]
+        before, after = values.shape[:values.dim() + axis], values.shape[values.dim() + axis + 1:]
+        split = before + (count * tile // group, group) + after
         groups = reduce(values.reshape(split), dim=axis)
     per_tile = tile // group
     split = groups.shape[:groups.dim() + axis] + (count, per_tile) + groups.shape[groups.dim() + axis + 1:]
