@@ -10,7 +10,7 @@ from higherhrnet.codec.heat_maps import pass_heatmaps
 from higherhrnet.keypoints import COCO_FLIP_INDEX
 
 from codec_helpers import STAGE_SWITCHES, decoder_inputs, raw_outputs
-from test_tag_maps import materialised_tags, random_outputs
+from test_tag_maps import LAYOUTS, materialised_tags, random_case, random_outputs
 
 HEAT_SWITCHES = dict(with_heatmaps_loss=STAGE_SWITCHES["with_heatmaps_loss"],
                      test_with_heatmaps=STAGE_SWITCHES["test_with_heatmaps"])
@@ -31,13 +31,9 @@ def lazy_maps(outputs, flipped, base_size):
     return det, tags
 
 
-@pytest.mark.parametrize("height,width,flip", [(64, 64, True), (65, 97, True), (128, 208, True), (64, 251, False),
-                                               (100, 64, True)])
+@pytest.mark.parametrize("height,width,flip", LAYOUTS)
 def test_lazy_heatmaps_equal_the_official_det_bit_for_bit(height, width, flip):
-    outputs = random_outputs(1, height, width)
-    flipped = random_outputs(2, height, width) if flip else None
-    base_size = (4 * width, 4 * height)
-    det, _ = materialised_tags(outputs, flipped, base_size)
+    outputs, flipped, base_size, (det, _) = random_case(height, width, flip)
     heatmaps, _ = aggregate_stage_outputs(outputs, flipped, num_joints=17, flip_index=COCO_FLIP_INDEX,
                                           project_to_size=None, with_tags=False, **STAGE_SWITCHES)
     for official, ours in zip(heatmaps, pass_heatmaps(outputs, flipped, num_joints=17, flip_index=COCO_FLIP_INDEX,

@@ -30,13 +30,21 @@ def materialised_tags(outputs, outputs_flipped, base_size_wh):
     return finish_aggregation(final, tags_list, 1)
 
 
-@pytest.mark.parametrize("height,width,flip", [(64, 64, True), (65, 97, True), (128, 208, True), (64, 251, False),
-                                               (199, 64, True)])
-def test_lazy_tags_equal_the_materialised_maps_bit_for_bit(height, width, flip):
+# (h, w, flip) of the tag stage outputs: square, odd, wide, tall, without the flipped pass
+LAYOUTS = [(64, 64, True), (65, 97, True), (128, 208, True), (64, 251, False), (199, 64, True)]
+
+
+def random_case(height, width, flip):
+    """Random stage outputs (flipped: None without flip), the input size (4w, 4h), and the official maps."""
     outputs = random_outputs(1, height, width)
     flipped = random_outputs(2, height, width) if flip else None
     base_size = (4 * width, 4 * height)
-    det, tags = materialised_tags(outputs, flipped, base_size)
+    return outputs, flipped, base_size, materialised_tags(outputs, flipped, base_size)
+
+
+@pytest.mark.parametrize("height,width,flip", LAYOUTS)
+def test_lazy_tags_equal_the_materialised_maps_bit_for_bit(height, width, flip):
+    outputs, flipped, base_size, (det, tags) = random_case(height, width, flip)
     lazy = build_projected_tag_maps(outputs, flipped, num_joints=17, project_to_size=base_size, **LAZY_SWITCHES)
     assert lazy is not None and lazy.shape == tuple(tags.shape)
     assert torch.equal(lazy.full(), tags)

@@ -62,7 +62,7 @@ def test_save_valid_picture_writes_readable_jpeg(tmp_path):
     assert image_rgb[30, 40].tolist() == [200, 100, 50]  # input not modified
 
 
-def test_heatmap_and_tagmap_blocks():
+def test_heatmap_and_tagmap_rows():
     image = np.zeros((8, 8, 3), dtype=np.uint8)
     heatmaps = np.zeros((2, 4, 4), dtype=np.float32)
     heatmaps[0] = 2.0  # clamped to 255 -> JET (0, 0, 128), blended 0.7 * 128 = 89.6 -> 89
