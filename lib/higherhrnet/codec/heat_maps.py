@@ -17,11 +17,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .map_blocks import (BAND, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds,
+from .map_blocks import (BAND, MIN_SIDE, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds,
                          widen_upper)
-
-# Smallest side (pixels) of the pass maps for the lazy path (PyTorch's bilinear kernel, see tag_maps.py).
-MIN_SIDE = 64
 
 
 class ProjectedHeatmaps:

@@ -32,6 +32,8 @@ import torch.nn.functional as F
 BAND = 8
 BLOCK_COLUMNS = 128
 MIN_CROP_COLUMNS = 64
+# Smallest side (pixels) of the small maps the lazy decoder maps resize; narrower ones are materialised.
+MIN_SIDE = MIN_CROP_COLUMNS
 
 
 def resize(maps, size_hw):
@@ -193,10 +195,6 @@ class BlockCache:
         ys, xs = bands * BAND + row, columns * self.block_width + col
         inside = (ys < self.shape[1]) & (xs < self.shape[2])
         return channels[inside], ys[inside], xs[inside]
-
-    @property
-    def num_computed(self):
-        return self._count
 
 
 # Bounds of upsampled values from the source maps (for pruned searches over the upsampled maps).

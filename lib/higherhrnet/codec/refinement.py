@@ -131,6 +131,19 @@ def _hot_level(heat, hot_pixels):
     return sample[sample.size - from_top]
 
 
+def _upper_bounds(heat_max, tag_min, tag_max, mean_tag):
+    """Upper bounds of the score heat - round(||tag - tau||) over tiles, float32 (tiles_y, tiles_x).
+
+    heat_max: the tiles' largest heat values; tag_min / tag_max: lists of T arrays, each tag component's
+    range per tile; mean_tag (T,): tau. The nearest point of each tile's tag box goes through the same
+    float32 formula as a pixel; every step of it is monotonic, so no pixel of the tile gets a smaller
+    rounded distance.
+    """
+    zero = np.float32(0)
+    gaps = [np.maximum(np.maximum(low - tau, tau - high), zero) for low, high, tau in zip(tag_min, tag_max, mean_tag)]
+    return heat_max - _rounded_tag_distance(gaps)
+
+
 class _TileBounds:
     """Per-tile bounds of one joint map (H, W): the largest heat value and each tag component's range.
 
@@ -150,15 +163,8 @@ class _TileBounds:
                    [tile_reduce(np.maximum, tags[:, :, t], tile) for t in range(tags.shape[2])])
 
     def upper_bounds(self, mean_tag):
-        """(tiles_y, tiles_x) float32 values no pixel's score heat - round(||tag - tau||) can exceed.
-
-        The nearest point of each tile's tag box goes through the same float32 formula as a pixel; every
-        step of it is monotonic, so no pixel of the tile gets a smaller rounded distance.
-        """
-        zero = np.float32(0)
-        gaps = [np.maximum(np.maximum(low - tau, tau - high), zero)
-                for low, high, tau in zip(self.tag_min, self.tag_max, mean_tag)]
-        return self.heat_max - _rounded_tag_distance(gaps)
+        """(tiles_y, tiles_x) float32 values no pixel's score heat - round(||tag - tau||) can exceed."""
+        return _upper_bounds(self.heat_max, self.tag_min, self.tag_max, mean_tag)
 
     def before(self, pixel):
         """bool (tiles_y, tiles_x): the tiles holding a pixel that comes before flat `pixel` in row-major order."""
@@ -298,9 +304,8 @@ def _best_pixels_lazy(det, tags, joints, mean_tags):
                                              tags.joint_map(joint).reshape(height * width, -1), mean_tags[pairs],
                                              REFINE_HOT_PIXELS, (height, width))
             continue
-        bounds = _TileBounds((height, width), det.block_shape, heat_max, tag_min, tag_max)
         for pair in pairs:
-            upper[pair] = bounds.upper_bounds(mean_tags[pair])
+            upper[pair] = _upper_bounds(heat_max, tag_min, tag_max, mean_tags[pair])
     upper = upper.reshape(len(joints), -1)
     block_h, block_w = det.block_shape
     first_pixels = ((np.arange(det.block_grid[0]) * block_h * width)[:, None]

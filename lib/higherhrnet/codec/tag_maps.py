@@ -24,11 +24,9 @@ import numpy as np
 import torch
 
 from .aggregation import stack_tag_maps
-from .map_blocks import (BAND, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds,
+from .map_blocks import (BAND, MIN_SIDE, BlockCache, array_crops, resize, resize_blocks_2x, upsampled_tile_bounds,
                          widen_lower, widen_upper)
 
-# Smallest side (pixels) of a tag stage output for the lazy path; narrower maps are materialised (see above).
-MIN_SIDE = 64
 # Columns of the crops that give single pixels (values_at): at least map_blocks.MIN_CROP_COLUMNS.
 PROJECT_CROP_COLUMNS = 66
 
