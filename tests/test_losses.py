@@ -265,6 +265,43 @@ def test_heatmap_loss_float32_parity_with_official_reduction():
     np.testing.assert_allclose(loss.numpy(), float64.numpy(), rtol=1e-6)
 
 
+def official_heatmap_loss(pred, gt, mask):
+    """The official expression, through plain autograd (three map-sized temporaries)."""
+    return ((pred - gt) ** 2 * mask[:, None, :, :].expand_as(pred)).mean(dim=3).mean(dim=2).mean(dim=1)
+
+
+@pytest.mark.parametrize("shape, dtype", [((2, 17, 64, 64), torch.float32), ((3, 5, 17, 13), torch.float32),
+                                          ((2, 4, 9, 9), torch.float64), ((2, 17, 32, 32), torch.bfloat16)])
+def test_heatmap_loss_values_and_gradient_bit_identical_to_official_autograd(shape, dtype):
+    generator = torch.Generator().manual_seed(1)
+    batch, joints, height, width = shape
+    # The prediction is a channel slice of a wider output, as the factory passes it.
+    output = torch.randn(batch, 2 * joints, height, width, generator=generator).to(dtype)
+    gt = torch.rand(batch, joints, height, width, generator=generator)
+    mask = (torch.rand(batch, height, width, generator=generator) > 0.2).float()
+    weights = torch.randn(batch, generator=generator)
+    results = []
+    for loss_fn in (HeatmapLoss(), official_heatmap_loss):
+        leaf = output.clone().requires_grad_()
+        loss = loss_fn(leaf[:, :joints], gt, mask)
+        (loss * weights).sum().backward()
+        results.append((loss.detach(), leaf.grad))
+    (fast_loss, fast_grad), (official_loss, official_grad) = results
+    assert fast_loss.dtype == official_loss.dtype and fast_grad.dtype == official_grad.dtype == dtype
+    assert torch.equal(fast_loss, official_loss)
+    assert torch.equal(fast_grad, official_grad)
+    assert torch.count_nonzero(fast_grad[:, joints:]) == 0 and torch.count_nonzero(fast_grad[:, :joints]) > 0
+
+
+def test_heatmap_loss_gradient_flows_to_targets_that_require_it():
+    generator = torch.Generator().manual_seed(2)
+    pred = torch.randn(2, 3, 8, 8, generator=generator, requires_grad=True)
+    gt = torch.rand(2, 3, 8, 8, generator=generator, requires_grad=True)
+    mask = torch.ones(2, 8, 8)
+    HeatmapLoss()(pred, gt, mask).sum().backward()
+    assert torch.equal(gt.grad, -pred.grad)
+
+
 def tiny_loss_config(ae_loss_type):
     """The LOSS / MODEL keys of the tiny config (shared/tiny/tiny_coco.yaml) used for loss_small."""
     cfg = CfgNode()

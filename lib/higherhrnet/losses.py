@@ -10,7 +10,8 @@ exactly like the official trainer. Everything stays on the device of the predict
 
 Deliberate difference from the official code: `AELoss` is vectorised over persons and images (a gather plus
 masked per-person sums) instead of Python loops over 30 persons x batch; it computes the same formulas
-(equal to float32 rounding, see tests/test_losses.py).
+(equal to float32 rounding, see tests/test_losses.py). `HeatmapLoss` computes the official expression with one
+temporary buffer instead of three (bit-identical values and gradients, about 6x faster on CPU).
 """
 from collections.abc import Sequence
 
@@ -33,8 +34,41 @@ class HeatmapLoss(nn.Module):
             raise ValueError(f"heatmap prediction {tuple(pred.shape)} and target {tuple(gt.shape)} differ in shape")
         if mask.shape != (pred.shape[0],) + tuple(pred.shape[2:]):
             raise ValueError(f"mask {tuple(mask.shape)} must be (B, R, R) for heatmaps {tuple(pred.shape)}")
-        loss = (pred - gt) ** 2 * mask[:, None, :, :].expand_as(pred)
-        return loss.mean(dim=3).mean(dim=2).mean(dim=1)
+        if gt.requires_grad or mask.requires_grad:
+            loss = (pred - gt) ** 2 * mask[:, None, :, :].expand_as(pred)
+            return loss.mean(dim=3).mean(dim=2).mean(dim=1)
+        return _MaskedSquaredError.apply(pred, gt, mask)
+
+
+class _MaskedSquaredError(torch.autograd.Function):
+    """The heatmap loss with one temporary instead of three, bit-identical to the official expression.
+
+    The official `((pred - gt) ** 2 * mask).mean(3).mean(2).mean(1)` allocates three map-sized temporaries
+    and autograd keeps them; on CPU, fresh large buffers cost page faults, which made the loss 6x slower
+    than this (tests/bench: 11.8 -> 1.9 ms for 2 x 17 x 256 x 256). The same element operations run in the
+    same order, in place on one buffer (`d * d` is what `d ** 2` computes), so values match bit for bit.
+    backward rebuilds the difference and applies autograd's own chain: the three mean divisions, the mask,
+    then `2 * d` (pow's derivative). Only `pred` gets a gradient (gt and mask are targets).
+    """
+
+    @staticmethod
+    def forward(ctx, pred, gt, mask):
+        ctx.save_for_backward(pred, gt, mask)
+        squared = torch.sub(pred, gt)
+        squared.mul_(squared)
+        squared.mul_(mask[:, None, :, :])
+        return squared.mean(dim=3).mean(dim=2).mean(dim=1)
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        pred, gt, mask = ctx.saved_tensors
+        num_joints, height, width = pred.shape[1:]
+        # mean's backward divides the incoming gradient by the reduced size, once per mean.
+        per_pixel = grad_loss.div(num_joints)[:, None].div(height)[:, :, None].div(width)  # (B, 1, 1)
+        weight = per_pixel * mask  # (B, H, W), autograd's `grad * mask` before it is expanded over joints
+        grad_pred = torch.sub(pred, gt)
+        grad_pred.mul_(2).mul_(weight[:, None, :, :])
+        return grad_pred, None, None
 
 
 class AELoss(nn.Module):
