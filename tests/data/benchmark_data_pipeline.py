@@ -3,9 +3,12 @@
     .venv/bin/python tests/data/benchmark_data_pipeline.py [--samples 400] [--root ../shared/data/coco_sample]
 
 Both run single-threaded (one DataLoader worker, WORKERS 0 semantics) on the COCO sample images with the
-official W32-512 augmentation (S 512, R 128 / 256, rotation 30, scale 0.75-1.5, translate 40, flip 0.5).
+official W32-512 augmentation (S 512, R 128 / 256, rotation 30, scale 0.75-1.5, translate 40, flip 0.5),
+with glibc's default allocator settings and with freed memory kept for reuse as the package's DataLoader
+workers do (data/worker_memory.py); every measurement runs in a fresh process.
 """
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,23 +32,38 @@ def w32_512_config(root):
     return cfg
 
 
+def child_rate(args, pipeline, worker_memory):
+    """samples/s of one pipeline measured in a fresh process (glibc's allocator state depends on history)."""
+    command = [sys.executable, __file__, "--samples", str(args.samples), "--root", args.root,
+               "--child", pipeline, "--worker-memory", "on" if worker_memory else "off"]
+    return float(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best rate is reported")
     parser.add_argument("--root", default=str(REPO.parent / "shared" / "data" / "coco_sample"))
+    parser.add_argument("--child", choices=("package", "loop"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker-memory", choices=("on", "off"), default="on", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    fast = build_train_dataset(w32_512_config(args.root))
-    loop = LoopTrainDataset(fast, max_rotation=30, min_scale=0.75, max_scale=1.5, max_translate=40, flip_prob=0.5)
-    best = {"package": 0.0, "loop": 0.0}
+    if args.child:
+        fast = build_train_dataset(w32_512_config(args.root))
+        dataset = fast if args.child == "package" else LoopTrainDataset(
+            fast, max_rotation=30, min_scale=0.75, max_scale=1.5, max_translate=40, flip_prob=0.5)
+        print(benchmark_pipeline(dataset, args.samples, worker_memory=args.worker_memory == "on")["samples_per_second"])
+        return
+    settings = [(pipeline, memory) for memory in (False, True) for pipeline in ("package", "loop")]
+    best = dict.fromkeys(settings, 0.0)
     for _ in range(args.rounds):
-        for name, dataset in (("package", fast), ("loop", loop)):
-            rate = benchmark_pipeline(dataset, args.samples)["samples_per_second"]
-            best[name] = max(best[name], rate)
-    print(f"package pipeline: {best['package']:.0f} samples/s per worker")
-    print(f"loop pipeline:    {best['loop']:.0f} samples/s per worker")
-    print(f"speed-up:         {best['package'] / best['loop']:.2f}x")
-
+        for pipeline, memory in settings:
+            best[pipeline, memory] = max(best[pipeline, memory], child_rate(args, pipeline, memory))
+    print("samples/s per worker   default allocator   freed memory kept (as in seed_worker)")
+    for pipeline in ("package", "loop"):
+        print(f"{pipeline + ' pipeline':<22} {best[pipeline, False]:>17.0f}   {best[pipeline, True]:>17.0f}")
+    print(f"speed-up as shipped (package, kept / loop, default): {best['package', True] / best['loop', False]:.2f}x")
+    print(f"speed-up, same allocator: {best['package', False] / best['loop', False]:.2f}x default, "
+          f"{best['package', True] / best['loop', True]:.2f}x kept")
 
 if __name__ == "__main__":
     main()

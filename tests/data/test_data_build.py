@@ -157,5 +157,5 @@ def test_workers_draw_different_streams():
 
 
 def test_benchmark_pipeline_reports_a_rate(coco_root):
-    result = benchmark_pipeline(build_train_dataset(_cfg(coco_root)), 4, warmup=1)
+    result = benchmark_pipeline(build_train_dataset(_cfg(coco_root)), 4, warmup=1, worker_memory=False)
     assert result["num_samples"] == 4 and result["samples_per_second"] > 0

@@ -7,8 +7,20 @@ import torch
 from data_loop_reference import loop_sample
 from higherhrnet.data import (AugmentationParams, HeatmapGenerator, JointsGenerator, affine_matrix,
                               apply_augmentation, crop_center_scale, to_input_tensor, to_input_tensor_fast)
+from higherhrnet.data.transforms import warp_image
 from higherhrnet.keypoints import COCO_FLIP_INDEX
 
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_warp_into_own_array_equals_opencv_allocated_output(channels):
+    rng = np.random.default_rng(channels)
+    image = rng.integers(0, 256, size=(97, 131, channels), dtype=np.uint8)
+    for _ in range(5):
+        center = rng.uniform((0, 0), (131, 97))
+        matrix = affine_matrix(center, rng.uniform(0.2, 1.2), 64, rng.uniform(-30, 30))
+        warped = warp_image(image, matrix, 64)
+        assert warped.shape == (64, 64, channels) and warped.dtype == np.uint8
+        np.testing.assert_array_equal(warped, cv2.warpAffine(image, matrix[:2], (64, 64)))
 
 def test_fast_input_tensor_is_bit_identical():
     rng = np.random.default_rng(0)

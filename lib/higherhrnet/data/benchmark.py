@@ -6,14 +6,20 @@ import cv2
 import numpy as np
 import torch
 
+from .worker_memory import keep_freed_memory
 
-def benchmark_pipeline(dataset, num_samples, warmup=2, single_thread=True, seed=0):
+
+def benchmark_pipeline(dataset, num_samples, warmup=2, single_thread=True, seed=0, worker_memory=True):
     """Time `dataset[i]` for num_samples indices (cycling through the dataset) after `warmup` calls.
 
     single_thread: run OpenCV and torch on one thread, like one DataLoader worker (restored afterwards).
+    worker_memory: keep freed memory for reuse first, as `seed_worker` does in every worker (this lasts for
+    the rest of the process; see data/worker_memory.py).
     Seeds NumPy's and Python's global RNGs with `seed`. Returns a dict with samples_per_second,
     seconds_per_sample and num_samples.
     """
+    if worker_memory:
+        keep_freed_memory()
     cv2_threads, torch_threads = cv2.getNumThreads(), torch.get_num_threads()
     if single_thread:
         cv2.setNumThreads(1)

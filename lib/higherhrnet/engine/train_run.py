@@ -12,6 +12,7 @@ import torch
 
 from ..config import load_config
 from ..data.build import build_train_dataset, build_train_loader
+from ..data.worker_memory import keep_freed_memory
 from ..losses import MultiLossFactory
 from ..models import build_model, resolve_device
 from ..visualize import save_batch_maps
@@ -122,6 +123,8 @@ def run_training(args):
     loss_fn = MultiLossFactory.from_config(cfg).to(device)
 
     dataset = build_train_dataset(cfg)
+    if cfg.WORKERS == 0:  # samples are made in this process: as in a worker (seed_worker), reuse freed memory
+        keep_freed_memory()
     loader = build_train_loader(cfg, dataset, rank=rank, world_size=world_size,
                                 seed=seed if seed >= 0 else 0)
     optimizer = build_optimizer(cfg, model)
