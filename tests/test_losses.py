@@ -8,52 +8,12 @@ import pytest
 import torch
 from yacs.config import CfgNode
 
+from higherhrnet.bench.loss_reference import official_heatmap_loss, reference_ae_loss
 from higherhrnet.losses import AELoss, HeatmapLoss, MultiLossFactory, total_loss
 
 AE_CASES = ["zero_persons", "one_person", "one_visible_among_three", "several_persons", "batch_0_1_several",
             "tag_per_joint_false", "crowd_30_persons_14_joints"]
 LOSS_TYPES = ["exp", "max"]
-
-
-def reference_ae_loss(tags, joints, loss_type):
-    """The AE loss as the official code computes it (SPEC 5.2): loops over images and the person rows.
-
-    tags: (B, ...) float, flattened per image in channel-major order; joints (B, P, J, 2) int array.
-    Returns push (B,), pull (B,); for K < 2 (K = 0) the push (and pull) are constant zeros.
-    """
-    joints = np.asarray(joints)
-    batch_size = tags.shape[0]
-    flat_tags = tags.reshape(batch_size, -1)
-    pushes, pulls = [], []
-    for image in range(batch_size):
-        person_means = []
-        pull = 0
-        for person in joints[image]:
-            values = [flat_tags[image, index] for index, flag in person if flag > 0]
-            if not values:
-                continue
-            values = torch.stack(values)
-            person_means.append(values.mean())
-            pull = pull + ((values - person_means[-1]) ** 2).mean()
-        num_persons = len(person_means)
-        zero = torch.zeros((), dtype=tags.dtype)
-        if num_persons == 0:
-            pushes.append(zero)
-            pulls.append(zero)
-            continue
-        if num_persons == 1:
-            pushes.append(zero)
-            pulls.append(pull / num_persons)
-            continue
-        means = torch.stack(person_means)
-        diff = means[:, None] - means[None, :]
-        if loss_type == "exp":
-            push = torch.exp(-diff ** 2).sum() - num_persons
-        else:
-            push = torch.clamp(1 - torch.abs(diff), min=0).sum() - num_persons
-        pushes.append(push / ((num_persons - 1) * num_persons) * 0.5)
-        pulls.append(pull / num_persons)
-    return torch.stack(pushes), torch.stack(pulls)
 
 
 def make_joints(rng, batch_size, num_persons_per_image, num_joints, map_res, tag_per_joint, max_people=30):
@@ -263,11 +223,6 @@ def test_heatmap_loss_float32_parity_with_official_reduction():
     assert torch.equal(loss, official_order)
     float64 = ((pred.double() - gt.double()) ** 2 * mask[:, None].double()).mean(dim=(1, 2, 3))
     np.testing.assert_allclose(loss.numpy(), float64.numpy(), rtol=1e-6)
-
-
-def official_heatmap_loss(pred, gt, mask):
-    """The official expression, through plain autograd (three map-sized temporaries)."""
-    return ((pred - gt) ** 2 * mask[:, None, :, :].expand_as(pred)).mean(dim=3).mean(dim=2).mean(dim=1)
 
 
 @pytest.mark.parametrize("shape, dtype", [((2, 17, 64, 64), torch.float32), ((3, 5, 17, 13), torch.float32),

@@ -35,7 +35,8 @@ def test_quick_benchmark_writes_every_stage(shared, repo, tmp_path):
     train = results["train"]
     assert set(train["data_pipeline"]) == {"workers_0_samples_per_s", "workers_2_samples_per_s",
                                            "workers_2_per_worker"}
-    assert set(train["loss"]) == {"forward", "forward_backward"}
+    assert set(train["loss"]) == {"forward", "forward_backward", "reference_forward", "reference_forward_backward"}
+    assert all(ms > 0 for ms in train["loss"].values())
     assert set(train["step"]) == {"fp32_with_data", "fp32_without_data", "bf16_with_data", "bf16_without_data"}
     assert all(step["step_ms"] > 0 for step in train["step"].values())
     accuracy = results["accuracy"]["a_flip_single_scale"]

@@ -95,6 +95,10 @@ def train_table(train):
             ["data pipeline, 2 workers (per worker)", f"{data['workers_2_per_worker']:.0f} samples/s"],
             ["loss, 30 persons, batch 2: forward", f"{_ms(train['loss']['forward'])} ms"],
             ["loss, 30 persons, batch 2: forward + backward", f"{_ms(train['loss']['forward_backward'])} ms"]]
+    if "reference_forward" in train["loss"]:
+        rows += [["  official-style loss: forward", f"{_ms(train['loss']['reference_forward'])} ms"],
+                 ["  official-style loss: forward + backward",
+                  f"{_ms(train['loss']['reference_forward_backward'])} ms"]]
     for name, step in train["step"].items():
         rows.append([f"training step batch {train['batch_size']}, {name.replace('_', ' ')}",
                      f"{_ms(step['step_ms'])} ms ({step['samples_per_second']:.2f} samples/s)"])

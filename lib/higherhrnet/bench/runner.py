@@ -10,7 +10,7 @@ Sections (each can be run alone with `only`):
   network  the network part of a flip test in fp32 / bf16, channels-last, batched flip; end to end
            (`PosePipeline(image)`) in fp32 and bf16.
   train    data pipeline samples/s per worker (WORKERS 0, and 2 workers), the loss for 30 persons x J
-           joints, training steps in fp32 and bf16 with and without data loading.
+           joints (and the official-style loss), training steps in fp32 and bf16 with and without data loading.
   accuracy the AP effect of the switches that change results (TEST.AMP, TEST.BATCH_FLIP, TEST.MATCHER scipy)
            on the fixtures' tiny trained model, next to the official AP (accuracy.py).
 """
@@ -355,6 +355,11 @@ def evaluate_targets(results):
     if train:
         loss = train["loss"]["forward"]
         add("loss, 30 persons x 17 joints, batch 2", "<= 2 ms", f"{loss:.2f} ms", loss <= 2)
+        if "reference_forward" in train["loss"]:
+            ratio = train["loss"]["reference_forward"] / loss
+            goal = OFFICIAL["loss_ms"] / 2
+            add("  same, speed-up over the official-style loss in this run", f">= {goal:.0f}x", f"{ratio:.1f}x",
+                ratio >= goal)
         rate = train["data_pipeline"]["workers_0_samples_per_s"]
         goal = 2 * OFFICIAL["data_samples_per_s"]
         add("data pipeline per worker", f">= {goal} samples/s", f"{rate:.0f} samples/s", rate >= goal)

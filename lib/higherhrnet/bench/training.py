@@ -16,6 +16,7 @@ from ..data.benchmark import benchmark_pipeline
 from ..data.build import seed_worker
 from ..engine.trainer import MixedPrecision, build_optimizer, train_one_epoch
 from ..losses import MultiLossFactory, total_loss
+from .loss_reference import reference_loss_factory
 from ..models import build_model
 
 
@@ -60,20 +61,23 @@ def _loss_inputs(num_joints, output_sizes, batch_size, num_persons, seed=0):
 def time_loss(cfg, repeats, warmup, batch_size=2, num_persons=30):
     """Milliseconds of the training loss (all stages, factors, total) for `num_persons` x J tag slots.
 
-    Returns {'forward': ms, 'forward_backward': ms}.
+    Times the package's loss and the official-style one (bench/loss_reference.py, fewer repeats: it is slow).
+    Returns {'forward': ms, 'forward_backward': ms, 'reference_forward': ms, 'reference_forward_backward': ms}.
     """
-    loss_fn = MultiLossFactory.from_config(cfg)
     outputs, heatmaps, masks, joints = _loss_inputs(cfg.MODEL.NUM_JOINTS, list(cfg.DATASET.OUTPUT_SIZE),
                                                     batch_size, num_persons)
+    timings = {}
+    for prefix, loss_fn, runs in (("", MultiLossFactory.from_config(cfg), repeats),
+                                  ("reference_", reference_loss_factory(cfg), max(3, repeats // 5))):
+        def forward():
+            return total_loss(*loss_fn(outputs, heatmaps, masks, joints))[0]
 
-    def forward():
-        return total_loss(*loss_fn(outputs, heatmaps, masks, joints))[0]
+        def forward_backward():
+            forward().backward()
 
-    def forward_backward():
-        forward().backward()
-
-    return {"forward": median_time_ms(forward, repeats, warmup)[0],
-            "forward_backward": median_time_ms(forward_backward, repeats, warmup)[0]}
+        timings[prefix + "forward"] = median_time_ms(forward, runs, warmup)[0]
+        timings[prefix + "forward_backward"] = median_time_ms(forward_backward, runs, warmup)[0]
+    return timings
 
 
 def _cycle(loader, count):
