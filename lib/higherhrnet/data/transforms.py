@@ -98,7 +98,7 @@ def affine_matrix(center, scale, output_size, rotation_deg=0.0):
 
 
 def warp_image(image, matrix, size):
-    """cv2.warpAffine(image, matrix[:2], (size, size)): bilinear, constant border 0 (uint8 (H, W, C)).
+    """cv2.warpAffine(image, matrix[:2], (size, size)): bilinear, constant border 0 (uint8 (H, W, C) or (H, W)).
 
     Pass RGBA (C = 4) for speed: OpenCV's 4-channel path is ~2.5x faster than the 3-channel one and gives
     the same value in every channel (channels are interpolated independently). The result goes into an
@@ -114,8 +114,17 @@ def warp_mask(mask, matrix, size):
 
     mask: bool or 0/1 (H, W), True = counted in the loss. Outside the source image the result is 0.
     """
-    mask_u8 = mask.astype(np.uint8) * np.uint8(255)
-    warped = cv2.warpAffine(mask_u8, matrix[:2], (size, size))
+    return _warp_mask_255(_mask_255(mask), matrix, size)
+
+
+def _mask_255(mask):
+    """uint8 (H, W): 255 where the bool or 0/1 mask is set, else 0 (the official `mask * 255` as uint8)."""
+    return mask.astype(np.uint8) * np.uint8(255)
+
+
+def _warp_mask_255(mask_255, matrix, size):
+    """`warp_mask` of a mask already made 0/255 by `_mask_255` (made once per sample for all resolutions)."""
+    warped = warp_image(mask_255, matrix, size)
     # `warped / 255 > 0.5` in float64 is the same as `warped > 127` for uint8 values.
     return (warped > 127).astype(np.float32)
 
@@ -165,6 +174,7 @@ def apply_augmentation(image, mask, joints, params, input_size, output_sizes, fl
     if mask is None:
         mask = np.ones((height, width), dtype=bool)
     center, scale = crop_center_scale(height, width, params, scale_type)
+    mask_255 = _mask_255(mask)
     matrices_output, masks, joints_affine, joints_final = [], [], [], []
     for output_size in output_sizes:
         matrix = affine_matrix(center, scale, output_size, params.aug_rot)
@@ -172,12 +182,12 @@ def apply_augmentation(image, mask, joints, params, input_size, output_sizes, fl
         moved = affine_joints(joints, matrix)
         joints_affine.append(moved)
         if not params.flip:
-            masks.append(warp_mask(mask, matrix, output_size))
+            masks.append(_warp_mask_255(mask_255, matrix, output_size))
         elif exact_flip:  # DATASET.EXACT_FLIP, not official: the mask is warped with the mirrored matrix
-            masks.append(warp_mask(mask, flip_matrix(output_size, input_size) @ matrix, output_size))
+            masks.append(_warp_mask_255(mask_255, flip_matrix(output_size, input_size) @ matrix, output_size))
             moved = flip_joints(moved, flip_index, output_size, input_size, exact_flip=True)
         else:
-            masks.append(np.ascontiguousarray(warp_mask(mask, matrix, output_size)[:, ::-1]))
+            masks.append(np.ascontiguousarray(_warp_mask_255(mask_255, matrix, output_size)[:, ::-1]))
             moved = flip_joints(moved, flip_index, output_size)
         joints_final.append(moved)
     matrix_input = affine_matrix(center, scale, input_size, params.aug_rot)
