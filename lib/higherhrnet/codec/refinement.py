@@ -158,9 +158,9 @@ class _TileBounds:
     @classmethod
     def of_maps(cls, heat, tags, tile):
         """Exact bounds of heat (H, W) and tags (H, W, T) float32 maps."""
+        components = np.ascontiguousarray(np.moveaxis(tags, 2, 0))  # (T, H, W): one copy for both reductions
         return cls(heat.shape, tile, tile_reduce(np.maximum, heat, tile),
-                   [tile_reduce(np.minimum, tags[:, :, t], tile) for t in range(tags.shape[2])],
-                   [tile_reduce(np.maximum, tags[:, :, t], tile) for t in range(tags.shape[2])])
+                   list(tile_reduce(np.minimum, components, tile)), list(tile_reduce(np.maximum, components, tile)))
 
     def upper_bounds(self, mean_tag):
         """(tiles_y, tiles_x) float32 values no pixel's score heat - round(||tag - tau||) can exceed."""
