@@ -43,8 +43,8 @@ def test_keep_freed_memory_stops_page_faults_of_reused_buffers():
     kept = run_child("on")
     assert kept["applied"] is True
     pages_per_round = 4 * 6 * 1024 * 1024 // 4096
-    assert default["faults"] > 2 * pages_per_round  # the default allocator faults many buffers in again
-    assert kept["faults"] < pages_per_round // 10
+    assert default["faults"] > pages_per_round  # the default allocator faults buffers in again (~3 rounds' worth)
+    assert kept["faults"] < pages_per_round // 10 and kept["faults"] * 20 < default["faults"]
 
 
 def test_keep_freed_memory_leaves_user_settings_alone():
