@@ -8,8 +8,8 @@ import pytest
 import torch
 from yacs.config import CfgNode
 
-from higherhrnet.bench.loss_reference import official_heatmap_loss, reference_ae_loss
-from higherhrnet.losses import AELoss, HeatmapLoss, MultiLossFactory, total_loss
+from higherhrnet.bench.loss_reference import reference_ae_loss
+from higherhrnet.losses import AELoss, HeatmapLoss, MultiLossFactory, official_heatmap_loss, total_loss
 
 AE_CASES = ["zero_persons", "one_person", "one_visible_among_three", "several_persons", "batch_0_1_several",
             "tag_per_joint_false", "crowd_30_persons_14_joints"]

@@ -1,19 +1,14 @@
 """The training losses written as the official code computes them, for the benchmark's same-machine comparison.
 
-`official_heatmap_loss` is the official expression through plain autograd; `reference_ae_loss` loops over
-images and person rows and reads tags one by one (SPEC 5.2). `reference_loss_factory` is a MultiLossFactory
-whose two losses are these. The package's own losses (losses.py) give the same values (tests/test_losses.py).
+`losses.official_heatmap_loss` is the official expression through plain autograd; `reference_ae_loss`
+loops over images and person rows and reads tags one by one (SPEC 5.2). `reference_loss_factory` is a
+MultiLossFactory whose two losses are these. The package's own losses (losses.py) give the same values (tests/test_losses.py).
 """
 import numpy as np
 import torch
 from torch import nn
 
-from ..losses import MultiLossFactory
-
-
-def official_heatmap_loss(pred, gt, mask):
-    """The official expression, through plain autograd (three map-sized temporaries)."""
-    return ((pred - gt) ** 2 * mask[:, None, :, :].expand_as(pred)).mean(dim=3).mean(dim=2).mean(dim=1)
+from ..losses import MultiLossFactory, official_heatmap_loss
 
 
 def reference_ae_loss(tags, joints, loss_type):

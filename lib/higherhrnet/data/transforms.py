@@ -109,21 +109,17 @@ def warp_image(image, matrix, size):
     return cv2.warpAffine(image, matrix[:2], (size, size), dst=output)
 
 
-def warp_mask(mask, matrix, size):
-    """Official mask warp: (mask * 255) as uint8, bilinear warp, / 255, > 0.5 -> float32 (size, size).
-
-    mask: bool or 0/1 (H, W), True = counted in the loss. Outside the source image the result is 0.
-    """
-    return _warp_mask_255(_mask_255(mask), matrix, size)
-
-
-def _mask_255(mask):
+def mask_to_255(mask):
     """uint8 (H, W): 255 where the bool or 0/1 mask is set, else 0 (the official `mask * 255` as uint8)."""
     return mask.astype(np.uint8) * np.uint8(255)
 
 
-def _warp_mask_255(mask_255, matrix, size):
-    """`warp_mask` of a mask already made 0/255 by `_mask_255` (made once per sample for all resolutions)."""
+def warp_mask(mask_255, matrix, size):
+    """Official mask warp: bilinear warp of the 0/255 mask, / 255, > 0.5 -> float32 (size, size) of 0/1.
+
+    mask_255: uint8 (H, W) from `mask_to_255` (made once per sample for all resolutions); 255 = counted in
+    the loss. Outside the source image the result is 0.
+    """
     warped = warp_image(mask_255, matrix, size)
     # `warped / 255 > 0.5` in float64 is the same as `warped > 127` for uint8 values.
     return (warped > 127).astype(np.float32)
@@ -174,7 +170,7 @@ def apply_augmentation(image, mask, joints, params, input_size, output_sizes, fl
     if mask is None:
         mask = np.ones((height, width), dtype=bool)
     center, scale = crop_center_scale(height, width, params, scale_type)
-    mask_255 = _mask_255(mask)
+    mask_255 = mask_to_255(mask)
     matrices_output, masks, joints_affine, joints_final = [], [], [], []
     for output_size in output_sizes:
         matrix = affine_matrix(center, scale, output_size, params.aug_rot)
@@ -182,12 +178,12 @@ def apply_augmentation(image, mask, joints, params, input_size, output_sizes, fl
         moved = affine_joints(joints, matrix)
         joints_affine.append(moved)
         if not params.flip:
-            masks.append(_warp_mask_255(mask_255, matrix, output_size))
+            masks.append(warp_mask(mask_255, matrix, output_size))
         elif exact_flip:  # DATASET.EXACT_FLIP, not official: the mask is warped with the mirrored matrix
-            masks.append(_warp_mask_255(mask_255, flip_matrix(output_size, input_size) @ matrix, output_size))
+            masks.append(warp_mask(mask_255, flip_matrix(output_size, input_size) @ matrix, output_size))
             moved = flip_joints(moved, flip_index, output_size, input_size, exact_flip=True)
         else:
-            masks.append(np.ascontiguousarray(_warp_mask_255(mask_255, matrix, output_size)[:, ::-1]))
+            masks.append(np.ascontiguousarray(warp_mask(mask_255, matrix, output_size)[:, ::-1]))
             moved = flip_joints(moved, flip_index, output_size)
         joints_final.append(moved)
     matrix_input = affine_matrix(center, scale, input_size, params.aug_rot)
