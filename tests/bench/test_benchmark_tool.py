@@ -33,8 +33,10 @@ def test_quick_benchmark_writes_every_stage(shared, repo, tmp_path):
     assert all(v["total"] >= v["forward"] > 0 for v in network["end_to_end"].values())
 
     train = results["train"]
-    assert set(train["data_pipeline"]) == {"workers_0_samples_per_s", "workers_2_samples_per_s",
+    assert set(train["data_pipeline"]) == {"workers_0_samples_per_s", "workers_1_samples_per_s", "workers_1_per_worker",
+                                           "workers_1_dense_samples_per_s", "workers_2_samples_per_s",
                                            "workers_2_per_worker"}
+    assert all(rate > 0 for rate in train["data_pipeline"].values())
     assert set(train["loss"]) == {"forward", "forward_backward", "reference_forward", "reference_forward_backward"}
     assert all(ms > 0 for ms in train["loss"].values())
     assert set(train["step"]) == {"fp32_with_data", "fp32_without_data", "bf16_with_data", "bf16_without_data"}

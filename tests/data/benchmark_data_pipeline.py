@@ -6,6 +6,11 @@ Both run single-threaded (one DataLoader worker, WORKERS 0 semantics) on the COC
 official W32-512 augmentation (S 512, R 128 / 256, rotation 30, scale 0.75-1.5, translate 40, flip 0.5),
 with glibc's default allocator settings and with freed memory kept for reuse as the package's DataLoader
 workers do (data/worker_memory.py); every measurement runs in a fresh process.
+
+Then both through a DataLoader with one worker process, batches made ready in the main process as the
+training loop does: the package's compact batches (data/compact_batch.py, as in training) against the
+loop pipeline's dense batches with the default collate (the official transfer). Both workers keep freed
+memory (seed_worker), which only helps the loop pipeline.
 """
 import argparse
 import subprocess
@@ -16,6 +21,7 @@ from yacs.config import CfgNode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data_loop_reference import LoopTrainDataset  # noqa: E402
+from higherhrnet.bench.training import data_loader_rate  # noqa: E402
 from higherhrnet.data import benchmark_pipeline, build_train_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,14 +50,18 @@ def main():
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best rate is reported")
     parser.add_argument("--root", default=str(REPO.parent / "shared" / "data" / "coco_sample"))
-    parser.add_argument("--child", choices=("package", "loop"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("package", "loop", "package-loader", "loop-loader"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-memory", choices=("on", "off"), default="on", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         fast = build_train_dataset(w32_512_config(args.root))
-        dataset = fast if args.child == "package" else LoopTrainDataset(
+        dataset = fast if args.child.startswith("package") else LoopTrainDataset(
             fast, max_rotation=30, min_scale=0.75, max_scale=1.5, max_translate=40, flip_prob=0.5)
-        print(benchmark_pipeline(dataset, args.samples, worker_memory=args.worker_memory == "on")["samples_per_second"])
+        if args.child.endswith("loader"):
+            print(data_loader_rate(dataset, args.samples, workers=1, compact=args.child == "package-loader")[0])
+        else:
+            print(benchmark_pipeline(dataset, args.samples, worker_memory=args.worker_memory == "on")
+                  ["samples_per_second"])
         return
     settings = [(pipeline, memory) for memory in (False, True) for pipeline in ("package", "loop")]
     best = dict.fromkeys(settings, 0.0)
@@ -64,6 +74,13 @@ def main():
     print(f"speed-up as shipped (package, kept / loop, default): {best['package', True] / best['loop', False]:.2f}x")
     print(f"speed-up, same allocator: {best['package', False] / best['loop', False]:.2f}x default, "
           f"{best['package', True] / best['loop', True]:.2f}x kept")
+    loaders = dict.fromkeys(("package-loader", "loop-loader"), 0.0)
+    for _ in range(args.rounds):
+        for pipeline in loaders:
+            loaders[pipeline] = max(loaders[pipeline], child_rate(args, pipeline, True))
+    print(f"through a DataLoader, 1 worker: package (compact batches) {loaders['package-loader']:.0f} samples/s, "
+          f"loop (dense batches) {loaders['loop-loader']:.0f} samples/s, "
+          f"speed-up {loaders['package-loader'] / loaders['loop-loader']:.2f}x")
 
 if __name__ == "__main__":
     main()

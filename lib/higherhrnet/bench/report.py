@@ -90,9 +90,12 @@ def network_table(net):
 
 def train_table(train):
     data = train["data_pipeline"]
-    rows = [["data pipeline, WORKERS 0 (one process)", f"{data['workers_0_samples_per_s']:.0f} samples/s"],
-            ["data pipeline, 2 workers (total)", f"{data['workers_2_samples_per_s']:.0f} samples/s"],
-            ["data pipeline, 2 workers (per worker)", f"{data['workers_2_per_worker']:.0f} samples/s"],
+    rows = [["data pipeline, WORKERS 0 (dataset[i] in one process)", f"{data['workers_0_samples_per_s']:.0f} samples/s"],
+            ["data loader, 1 worker (compact batches, as in training)",
+             f"{data['workers_1_samples_per_s']:.0f} samples/s"],
+            ["  same with dense batches (official transfer)", f"{data['workers_1_dense_samples_per_s']:.0f} samples/s"],
+            ["data loader, 2 workers (total)", f"{data['workers_2_samples_per_s']:.0f} samples/s"],
+            ["data loader, 2 workers (per worker)", f"{data['workers_2_per_worker']:.0f} samples/s"],
             ["loss, 30 persons, batch 2: forward", f"{_ms(train['loss']['forward'])} ms"],
             ["loss, 30 persons, batch 2: forward + backward", f"{_ms(train['loss']['forward_backward'])} ms"]]
     if "reference_forward" in train["loss"]:

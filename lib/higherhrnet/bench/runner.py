@@ -9,7 +9,8 @@ Sections (each can be run alone with `only`):
            10 / 20 / 30 persons through both decoder paths.
   network  the network part of a flip test in fp32 / bf16, channels-last, batched flip; end to end
            (`PosePipeline(image)`) in fp32 and bf16.
-  train    data pipeline samples/s per worker (WORKERS 0, and 2 workers), the loss for 30 persons x J
+  train    data pipeline samples/s per worker (dataset[i] in one process; DataLoaders of 1 and 2 workers
+           with compact batches, and 1 worker with dense ones), the loss for 30 persons x J
            joints (and the official-style loss), training steps in fp32 and bf16 with and without data loading.
   accuracy the AP effect of the switches that change results (TEST.AMP, TEST.BATCH_FLIP, TEST.MATCHER scipy)
            on the fixtures' tiny trained model, next to the official AP (accuracy.py).
@@ -281,11 +282,15 @@ def run_train_section(options, cfg, data_root):
     results["data_pipeline"] = {
         "workers_0_samples_per_s": training.data_pipeline_rate(dataset, options.data_samples),
     }
-    total, per_worker = training.data_loader_rate(dataset, options.data_samples, workers=2)
-    results["data_pipeline"].update(workers_2_samples_per_s=total, workers_2_per_worker=per_worker)
+    for workers in (1, 2):
+        total, per_worker = training.data_loader_rate(dataset, options.data_samples, workers=workers, compact=True)
+        results["data_pipeline"].update({f"workers_{workers}_samples_per_s": total,
+                                         f"workers_{workers}_per_worker": per_worker})
+    results["data_pipeline"]["workers_1_dense_samples_per_s"] = training.data_loader_rate(
+        dataset, options.data_samples, workers=1, compact=False)[0]
     results["loss"] = training.time_loss(train_cfg, max(options.repeats, 5), options.warmup or 1,
                                          batch_size=2, num_persons=30)
-    loader = build_train_loader(train_cfg, dataset, rank=0, world_size=1)
+    loader = build_train_loader(train_cfg, dataset, rank=0, world_size=1, compact=True)
     steps = {}
     for bf16 in ((False, True) if _with_bf16(options, torch.device("cpu")) else (False,)):
         for with_data in (True, False):

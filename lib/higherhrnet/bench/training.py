@@ -14,6 +14,7 @@ import torch
 from ..codec.benchmark import median_time_ms
 from ..data.benchmark import benchmark_pipeline
 from ..data.build import seed_worker
+from ..data.compact_batch import CompactTrainSamples, batch_on_device, collate_compact
 from ..engine.trainer import MixedPrecision, build_optimizer, train_one_epoch
 from ..losses import MultiLossFactory, total_loss
 from .loss_reference import reference_loss_factory
@@ -25,20 +26,25 @@ def data_pipeline_rate(dataset, num_samples, warmup=2):
     return benchmark_pipeline(dataset, num_samples, warmup=warmup)["samples_per_second"]
 
 
-def data_loader_rate(dataset, num_samples, workers, warmup_batches=2):
+def data_loader_rate(dataset, num_samples, workers, warmup_batches=2, compact=False):
     """Samples per second delivered by a DataLoader with `workers` processes (batch 1, after warm-up).
 
-    Returns (total samples/s, samples/s per worker).
+    compact: samples travel as compact_batch.CompactBatch, as in training (dataset a KeypointTrainDataset);
+    every batch is made ready on the CPU as `train_one_epoch` does (`batch_on_device`), so the rate includes
+    the transfer from the workers and the expansion. Returns (total samples/s, samples/s per worker).
     """
-    loader = torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=False, num_workers=workers,
-                                         worker_init_fn=seed_worker,
-                                         sampler=torch.utils.data.RandomSampler(
-                                             dataset, replacement=True, num_samples=num_samples + warmup_batches))
+    loader = torch.utils.data.DataLoader(
+        CompactTrainSamples(dataset) if compact else dataset, batch_size=1, shuffle=False, num_workers=workers,
+        worker_init_fn=seed_worker, collate_fn=collate_compact if compact else None,
+        sampler=torch.utils.data.RandomSampler(dataset, replacement=True, num_samples=num_samples + warmup_batches))
     iterator = iter(loader)
     for _ in range(warmup_batches):
-        next(iterator)
+        batch_on_device(next(iterator), torch.device("cpu"))
     start = time.perf_counter()
-    count = sum(1 for _ in iterator)
+    count = 0
+    for batch in iterator:
+        batch_on_device(batch, torch.device("cpu"))
+        count += 1
     rate = count / (time.perf_counter() - start)
     return rate, rate / max(1, workers)
 

@@ -10,6 +10,7 @@ import torch.distributed
 import torch.utils.data
 
 from ..keypoints import flip_index
+from .compact_batch import CompactTrainSamples, collate_compact
 from .datasets import KeypointTestDataset, KeypointTrainDataset
 from .targets import HeatmapGenerator, JointsGenerator
 from .transforms import TrainAugmentation
@@ -70,13 +71,15 @@ def seed_worker(worker_id):
     random.seed(seed)
 
 
-def build_train_loader(cfg, dataset, rank=None, world_size=None, seed=None):
+def build_train_loader(cfg, dataset, rank=None, world_size=None, seed=None, compact=False):
     """Training DataLoader: per-process batch TRAIN.IMAGES_PER_GPU (SPEC M4), WORKERS, PIN_MEMORY, no drop_last.
 
     rank, world_size: this process in the training job (None: read from torch.distributed when it is
     initialised, else 0 and 1). The sampler is always a DistributedSampler (with one replica when training
     alone): its order depends only on (seed, epoch), so the training loop calls
     `loader.sampler.set_epoch(epoch)` every epoch (SPEC B2) and a resumed run sees the same order.
+    compact: dataset is a KeypointTrainDataset whose samples travel as compact_batch.CompactBatch (about 7x
+    fewer bytes from the workers; `train_one_epoch` expands them to the same dense batch on the device).
     seed: the sampler's shuffling seed (0 when None, as torch's default). Worker seeds come from torch's
     global RNG through `seed_worker`, which the checkpoint's RNG states restore.
     """
@@ -87,6 +90,6 @@ def build_train_loader(cfg, dataset, rank=None, world_size=None, seed=None):
     sampler = torch.utils.data.distributed.DistributedSampler(
         dataset, num_replicas=world_size, rank=rank or 0, shuffle=True, seed=0 if seed is None else seed)
     return torch.utils.data.DataLoader(
-        dataset, batch_size=cfg.TRAIN.IMAGES_PER_GPU, sampler=sampler,
+        CompactTrainSamples(dataset) if compact else dataset, batch_size=cfg.TRAIN.IMAGES_PER_GPU, sampler=sampler,
         num_workers=cfg.WORKERS, pin_memory=cfg.PIN_MEMORY, drop_last=False,
-        worker_init_fn=seed_worker)
+        worker_init_fn=seed_worker, collate_fn=collate_compact if compact else None)

@@ -3,13 +3,15 @@
 `KeypointTestDataset` yields (image uint8 RGB (H, W, 3), image_id, file_name) for every image of the
 annotation file, in file order (SPEC 6.1, M16). `KeypointTrainDataset` yields one training sample:
 (input float32 tensor (3, S, S), [heatmaps_s float32 (J, R_s, R_s)], [mask_s float32 (R_s, R_s)],
-[tag_targets_s int32 (max_num_people, J, 2)]) for the output resolutions R_s (SPEC 3.7).
+[tag_targets_s int32 (max_num_people, J, 2)]) for the output resolutions R_s (SPEC 3.7); `compact_item`
+gives the same sample in the compact form the training DataLoader transfers (compact_batch.py).
 """
 import numpy as np
 import torch.utils.data
 
 from .annotations import ignore_mask, joints_array, training_persons
-from .image_io import to_input_tensor_fast
+from .compact_batch import CompactSample
+from .image_io import image_planes, to_input_tensor_fast
 from .sources import ZipArchives, annotation_path, image_path, load_coco_api, read_image
 
 
@@ -85,12 +87,28 @@ class KeypointTrainDataset(KeypointTestDataset):
     def sample(self, index, params):
         """The training sample of `index` for given AugmentationParams (no RNG involved)."""
         image, mask, joints, _ = self.load(index)
-        return self._augment_and_encode(image, mask, joints, params)
+        return self.make_targets(self.augmentation.apply(image, mask, joints, params))
 
     def __getitem__(self, index):
+        return self.make_targets(self._augmented(index))
+
+    def compact_item(self, index):
+        """The sample `__getitem__` would give (same random draws), as a compact_batch.CompactSample."""
+        return self.make_compact_targets(self._augmented(index))
+
+    def make_compact_targets(self, augmented):
+        """CompactSample of an AugmentedSample: image planes, heatmap pixels, uint8 masks, tag targets."""
+        return CompactSample(
+            image=torch.from_numpy(image_planes(augmented.image)[:3]),
+            heatmap_points=[generate.points(joints) for generate, joints in zip(self.heatmap_generators,
+                                                                                 augmented.joints)],
+            heatmap_shapes=[(self.num_joints, generate.output_size, generate.output_size)
+                            for generate in self.heatmap_generators],
+            masks=[mask.astype(np.uint8) for mask in augmented.masks],
+            tag_targets=[generate(joints) for generate, joints in zip(self.joints_generators, augmented.joints)])
+
+    def _augmented(self, index):
+        """AugmentedSample of `index` with freshly drawn augmentation parameters (NumPy's global RNG)."""
         image, mask, joints, _ = self.load(index)
         params = self.augmentation.draw(*image.shape[:2])
-        return self._augment_and_encode(image, mask, joints, params)
-
-    def _augment_and_encode(self, image, mask, joints, params):
-        return self.make_targets(self.augmentation.apply(image, mask, joints, params))
+        return self.augmentation.apply(image, mask, joints, params)

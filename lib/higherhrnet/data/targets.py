@@ -42,11 +42,24 @@ class HeatmapGenerator:
         self.kernel = kernel.astype(np.float32)
 
     def __call__(self, joints):
+        """(J, R, R) float32 heatmaps of joints (N, J, >=3) at this resolution."""
         resolution = self.output_size
         heatmaps = np.zeros(self.num_joints * resolution * resolution, dtype=np.float32)
+        flat_index, values = self.points(joints)
+        np.maximum.at(heatmaps, flat_index, values)
+        return heatmaps.reshape(self.num_joints, resolution, resolution)
+
+    def points(self, joints):
+        """The heatmaps as the pixels the kernels write: (flat_index int64 (n,), values float32 (n,)).
+
+        flat_index = (joint * R + row) * R + column into the (J, R, R) heatmaps; a pixel covered by several
+        kernels of one joint type appears once per kernel. The heatmaps are zeros with, at every listed
+        pixel, the maximum of its values (`__call__`; `compact_batch` rebuilds them in the training process).
+        """
+        resolution = self.output_size
         x_int, y_int, keep = _truncated_visible(joints, resolution)
         if not keep.any():
-            return heatmaps.reshape(self.num_joints, resolution, resolution)
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         joint_type = np.nonzero(keep)[1]
         x_int, y_int = x_int[keep], y_int[keep]
         # Window [round(x - 3 sigma - 1), round(x + 3 sigma + 2)) per axis (np.round: half to even), kernel
@@ -62,8 +75,7 @@ class HeatmapGenerator:
                  (rows >= 0) & (rows < np.minimum(bottom, resolution)[:, None, None])
         flat_index = (joint_type[:, None, None] * resolution + rows) * resolution + columns
         values = np.broadcast_to(self.kernel, inside.shape)
-        np.maximum.at(heatmaps, flat_index[inside], values[inside])
-        return heatmaps.reshape(self.num_joints, resolution, resolution)
+        return flat_index[inside], values[inside]
 
 
 class JointsGenerator:

@@ -126,7 +126,7 @@ def run_training(args):
     if cfg.WORKERS == 0:  # samples are made in this process: as in a worker (seed_worker), reuse freed memory
         keep_freed_memory()
     loader = build_train_loader(cfg, dataset, rank=rank, world_size=world_size,
-                                seed=seed if seed >= 0 else 0)
+                                seed=seed if seed >= 0 else 0, compact=True)
     optimizer = build_optimizer(cfg, model)
     lr_scheduler = build_lr_scheduler(cfg, optimizer)
     precision = MixedPrecision.from_config(cfg, device)

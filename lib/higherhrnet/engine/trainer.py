@@ -10,6 +10,7 @@ from contextlib import nullcontext
 import torch
 from tqdm import tqdm
 
+from ..data.compact_batch import batch_on_device
 from ..losses import total_loss
 
 
@@ -87,10 +88,6 @@ class MixedPrecision:
             self.scaler.update()
 
 
-def _to_device(tensors, device):
-    return [t.to(device, non_blocking=True) for t in tensors]
-
-
 def format_log_line(epoch, iteration, num_iterations, batch_time, data_time, batch_size, meters):
     """The official per-iteration line: times, samples/s, then `Stage{k}-{name}: val (avg)` per loss."""
     speed = batch_size / batch_time.val if batch_time.val > 0 else 0.0
@@ -110,7 +107,8 @@ def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device,
                     print_freq=100, global_step=0, debug_hook=None, show_progress=True, max_iterations=None):
     """Train `model` for one pass over `loader`. Returns (global_step after the epoch, dict of average losses).
 
-    loader yields (images (B,3,S,S), heatmaps [(B,J,R_s,R_s)], masks [(B,R_s,R_s)], joints [(B,P,J,2)]).
+    loader yields (images (B,3,S,S), heatmaps [(B,J,R_s,R_s)], masks [(B,R_s,R_s)], joints [(B,P,J,2)]) or
+    data.compact_batch.CompactBatch (expanded on the device; the expansion counts as data time).
     writer: TensorBoard SummaryWriter or None (rank 0 only). Tags: train/loss, train/lr and
     train/stage{k}/{heatmaps,push,pull}_loss, one point per iteration (the official tags were broken, B4).
     debug_hook(iteration, images, targets, outputs): called every print_freq iterations (debug pictures).
@@ -123,12 +121,11 @@ def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device,
     progress = tqdm(total=num_iterations, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
                     disable=not show_progress)
     end = time.perf_counter()
-    for iteration, (images, heatmaps, masks, joints) in enumerate(loader):
+    for iteration, batch in enumerate(loader):
         if iteration >= num_iterations:
             break
+        images, heatmaps, masks, joints = batch_on_device(batch, device)
         data_time.update(time.perf_counter() - end)
-        images = images.to(device, non_blocking=True)
-        heatmaps, masks, joints = _to_device(heatmaps, device), _to_device(masks, device), _to_device(joints, device)
 
         with precision.autocast():
             outputs = model(images)
