@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from higherhrnet.codec.map_blocks import (BAND, BlockCache, array_crops, column_crops_are_exact, resize,
-                                        resize_blocks_2x, tile_reduce, upsampled_tile_bounds, widen_lower,
-                                        widen_upper)
+                                        resize_blocks_2x, tile_reduce, tile_reduce_channels_last,
+                                        upsampled_tile_bounds, widen_lower, widen_upper)
 
 
 def random_maps(seed, channels, height, width):
@@ -125,6 +125,17 @@ def test_tile_reduce_matches_brute_force(height, width, tile, margin):
         assert np.array_equal(tile_reduce(ufunc, planes, tile, margin), expected)
     planes[1, 3, 2] = np.nan
     assert np.isnan(tile_reduce(np.maximum, planes, tile, margin)[1]).any()
+
+
+@pytest.mark.parametrize("height,width,tile", [(32, 48, 16), (37, 71, 16), (8, 8, 8), (20, 9, 4)])
+def test_tile_reduce_channels_last_matches_brute_force(height, width, tile):
+    maps = np.random.default_rng(1).standard_normal((height, width, 2)).astype(np.float32)
+    for ufunc in (np.maximum, np.minimum):
+        expected = np.stack([brute_force_tiles(ufunc, maps[:, :, c], tile, tile, 0) for c in range(2)], axis=2)
+        assert np.array_equal(tile_reduce_channels_last(ufunc, maps, tile), expected)
+    maps[height - 1, 1, 1] = np.nan
+    result = tile_reduce_channels_last(np.minimum, maps, tile)
+    assert np.isnan(result[-1, 0, 1]) and not np.isnan(result[..., 0]).any()
 
 
 @pytest.mark.parametrize("height,width", [(64, 64), (37, 71), (128, 200)])

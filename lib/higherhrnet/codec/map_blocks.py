@@ -243,8 +243,11 @@ def _reduce_tiles_along(maximum, values, axis, tile, margin):
         split = before + (count * tile // group, group) + after
         groups = reduce(values.reshape(split), dim=axis)
     per_tile = tile // group
-    split = groups.shape[:groups.dim() + axis] + (count, per_tile) + groups.shape[groups.dim() + axis + 1:]
-    result = reduce(groups.reshape(split), dim=axis)
+    if per_tile == 1:  # no margin: the groups are the tiles
+        result = groups
+    else:
+        split = groups.shape[:groups.dim() + axis] + (count, per_tile) + groups.shape[groups.dim() + axis + 1:]
+        result = reduce(groups.reshape(split), dim=axis)
     starts = torch.arange(count) * per_tile
     for step in range(1, margin // group + 1):
         before = torch.clamp(starts - step, min=0)
@@ -271,6 +274,22 @@ def tile_reduce(ufunc, plane, tile, margin=0):
     # Columns are padded after the row pass (edge padding commutes with it), on a tile_h times smaller array.
     columns = torch.from_numpy(_edge_padded(rows.numpy(), 0, -width % tile_w))
     return _reduce_tiles_along(ufunc is np.maximum, columns, -1, tile_w, min(margin, width)).numpy()
+
+
+def tile_reduce_channels_last(ufunc, maps, tile):
+    """`tile_reduce` (no margin, square tiles) over the (H, W) axes of maps (H, W, C) -> (ceil(H/tile),
+    ceil(W/tile), C), without moving the channels first (e.g. interleaved tag components): rows, then
+    columns, each one torch reduction. Exact; NaN propagates; ragged borders repeat the edge values."""
+    if ufunc not in (np.maximum, np.minimum):
+        raise ValueError("tile_reduce_channels_last: ufunc must be np.maximum or np.minimum")
+    reduce = torch.amax if ufunc is np.maximum else torch.amin
+    height, width, channels = maps.shape
+    padded = np.ascontiguousarray(maps, dtype=np.float32)
+    if height % tile or width % tile:
+        padded = np.pad(padded, ((0, -height % tile), (0, -width % tile), (0, 0)), mode="edge")
+    tiles_down, tiles_across = padded.shape[0] // tile, padded.shape[1] // tile
+    rows = reduce(torch.from_numpy(padded).view(tiles_down, tile, tiles_across * tile * channels), dim=1)
+    return reduce(rows.view(tiles_down, tiles_across, tile, channels), dim=2).numpy()
 
 
 def _edge_padded(array, pad_rows, pad_cols):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .heat_maps import ProjectedHeatmaps
-from .map_blocks import tile_reduce
+from .map_blocks import tile_reduce, tile_reduce_channels_last
 from .tag_maps import ProjectedTagMaps
 
 QUARTER = np.float32(0.25)
@@ -157,10 +157,10 @@ class _TileBounds:
 
     @classmethod
     def of_maps(cls, heat, tags, tile):
-        """Exact bounds of heat (H, W) and tags (H, W, T) float32 maps."""
-        components = np.ascontiguousarray(np.moveaxis(tags, 2, 0))  # (T, H, W): one copy for both reductions
+        """Exact bounds of heat (H, W) and tags (H, W, T) float32 maps (tags reduced in their own layout)."""
+        tag_min, tag_max = (tile_reduce_channels_last(ufunc, tags, tile) for ufunc in (np.minimum, np.maximum))
         return cls(heat.shape, tile, tile_reduce(np.maximum, heat, tile),
-                   list(tile_reduce(np.minimum, components, tile)), list(tile_reduce(np.maximum, components, tile)))
+                   list(np.moveaxis(tag_min, 2, 0)), list(np.moveaxis(tag_max, 2, 0)))
 
     def upper_bounds(self, mean_tag):
         """(tiles_y, tiles_x) float32 values no pixel's score heat - round(||tag - tau||) can exceed."""
