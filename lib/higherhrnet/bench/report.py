@@ -90,7 +90,8 @@ def network_table(net):
 
 def train_table(train):
     data = train["data_pipeline"]
-    rows = [["data pipeline, WORKERS 0 (dataset[i] in one process)", f"{data['workers_0_samples_per_s']:.0f} samples/s"],
+    rows = [["data pipeline, WORKERS 0 (dataset[i] in one process)",
+             f"{data['workers_0_samples_per_s']:.0f} samples/s"],
             ["data loader, 1 worker (compact batches, as in training)",
              f"{data['workers_1_samples_per_s']:.0f} samples/s"],
             ["  same with dense batches (official transfer)", f"{data['workers_1_dense_samples_per_s']:.0f} samples/s"],

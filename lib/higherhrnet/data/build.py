@@ -78,7 +78,7 @@ def build_train_loader(cfg, dataset, rank=None, world_size=None, seed=None, comp
     initialised, else 0 and 1). The sampler is always a DistributedSampler (with one replica when training
     alone): its order depends only on (seed, epoch), so the training loop calls
     `loader.sampler.set_epoch(epoch)` every epoch (SPEC B2) and a resumed run sees the same order.
-    compact: dataset is a KeypointTrainDataset whose samples travel as compact_batch.CompactBatch (about 7x
+    compact: dataset is a KeypointTrainDataset whose samples travel as compact_batch.CompactBatch (about 8x
     fewer bytes from the workers; `train_one_epoch` expands them to the same dense batch on the device).
     seed: the sampler's shuffling seed (0 when None, as torch's default). Worker seeds come from torch's
     global RNG through `seed_worker`, which the checkpoint's RNG states restore.
