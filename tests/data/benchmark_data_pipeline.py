@@ -50,7 +50,8 @@ def main():
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best rate is reported")
     parser.add_argument("--root", default=str(REPO.parent / "shared" / "data" / "coco_sample"))
-    parser.add_argument("--child", choices=("package", "loop", "package-loader", "loop-loader"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("package", "loop", "package-loader", "loop-loader"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--worker-memory", choices=("on", "off"), default="on", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -81,6 +82,7 @@ def main():
     print(f"through a DataLoader, 1 worker: package (compact batches) {loaders['package-loader']:.0f} samples/s, "
           f"loop (dense batches) {loaders['loop-loader']:.0f} samples/s, "
           f"speed-up {loaders['package-loader'] / loaders['loop-loader']:.2f}x")
+
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,8 @@
 
 `losses.official_heatmap_loss` is the official expression through plain autograd; `reference_ae_loss`
 loops over images and person rows and reads tags one by one (SPEC 5.2). `reference_loss_factory` is a
-MultiLossFactory whose two losses are these. The package's own losses (losses.py) give the same values (tests/test_losses.py).
+MultiLossFactory whose two losses are these. The package's own losses (losses.py) give the same values
+(tests/test_losses.py).
 """
 import numpy as np
 import torch

@@ -20,6 +20,7 @@ import torch
 import torch.utils.data
 
 from .image_io import to_input_batch
+from .targets import heatmaps_from_points
 
 
 @dataclass
@@ -94,11 +95,8 @@ class CompactBatch:
         return to_input_batch(on_device.images), heatmaps, masks, list(on_device.tag_targets)
 
     def _expand_on_cpu(self):
-        heatmaps = []
-        for index, values, shape in zip(self.heatmap_index, self.heatmap_values, self.heatmap_shapes):
-            maps = np.zeros(int(np.prod(shape)), dtype=np.float32)
-            np.maximum.at(maps, index.numpy(), values.numpy())  # HeatmapGenerator's own operation
-            heatmaps.append(torch.from_numpy(maps.reshape(shape)))
+        heatmaps = [torch.from_numpy(heatmaps_from_points(index.numpy(), values.numpy(), shape))
+                    for index, values, shape in zip(self.heatmap_index, self.heatmap_values, self.heatmap_shapes)]
         masks = [torch.from_numpy(mask.numpy().astype(np.float32)) for mask in self.masks]
         return to_input_batch(self.images), heatmaps, masks, list(self.tag_targets)
 

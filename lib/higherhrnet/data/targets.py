@@ -21,6 +21,13 @@ def _truncated_visible(joints, output_size):
     return x_int, y_int, keep
 
 
+def heatmaps_from_points(flat_index, values, shape):
+    """float32 array of `shape`: zeros, with at each listed flat index the maximum of its values (np.maximum.at)."""
+    heatmaps = np.zeros(int(np.prod(shape)), dtype=np.float32)
+    np.maximum.at(heatmaps, flat_index, values)
+    return heatmaps.reshape(shape)
+
+
 class HeatmapGenerator:
     """Heatmaps (J, R, R) float32 of the labelled joints: a truncated Gaussian per joint, max-fused.
 
@@ -44,17 +51,14 @@ class HeatmapGenerator:
     def __call__(self, joints):
         """(J, R, R) float32 heatmaps of joints (N, J, >=3) at this resolution."""
         resolution = self.output_size
-        heatmaps = np.zeros(self.num_joints * resolution * resolution, dtype=np.float32)
-        flat_index, values = self.points(joints)
-        np.maximum.at(heatmaps, flat_index, values)
-        return heatmaps.reshape(self.num_joints, resolution, resolution)
+        return heatmaps_from_points(*self.points(joints), (self.num_joints, resolution, resolution))
 
     def points(self, joints):
         """The heatmaps as the pixels the kernels write: (flat_index int64 (n,), values float32 (n,)).
 
         flat_index = (joint * R + row) * R + column into the (J, R, R) heatmaps; a pixel covered by several
-        kernels of one joint type appears once per kernel. The heatmaps are zeros with, at every listed
-        pixel, the maximum of its values (`__call__`; `compact_batch` rebuilds them in the training process).
+        kernels of one joint type appears once per kernel. `heatmaps_from_points` makes the heatmaps of them
+        (`__call__`; `compact_batch` rebuilds them so in the training process).
         """
         resolution = self.output_size
         x_int, y_int, keep = _truncated_visible(joints, resolution)
