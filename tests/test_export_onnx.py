@@ -18,6 +18,8 @@ from higherhrnet.export.cli import main as export_main
 from higherhrnet.models import build_model, load_model_weights
 from higherhrnet.predictor import Predictor
 
+from near_ties import assert_poses_match_official, decoder_of_images
+
 # Two input sizes (and batch sizes) to prove the height, width and batch axes are dynamic.
 INPUTS = [(1, 3, 256, 448), (2, 3, 192, 128)]
 
@@ -118,6 +120,7 @@ def test_onnx_model_errors_are_one_line(raw_onnx, tmp_path):
     assert network_output_channels(14, False, [True, True]) == [15, 15]
 
 
+@pytest.mark.parity
 def test_onnx_backend_gives_the_torch_poses_and_ap(tiny, raw_onnx):
     """The torch backend's poses and AP on this sample are the official ones (tests/test_predictor.py,
     tests/tools/test_valid_script.py), so the onnx backend is compared with those files."""
@@ -129,11 +132,10 @@ def test_onnx_backend_gives_the_torch_poses_and_ap(tiny, raw_onnx):
     records = [record for image in images
                for record in predictor.predict(folder / image["file_name"]).records(image["id"])]
     reference = shared / "tiny" / "pipeline" / "a_flip_single_scale"
-    torch_records = json.loads((reference / "keypoints_val2017_results.json").read_text())
-    assert len(records) == len(torch_records)
-    for ours, theirs in zip(records, torch_records):
-        assert ours["image_id"] == theirs["image_id"]
-        np.testing.assert_allclose(ours["keypoints"], theirs["keypoints"], atol=1e-3, rtol=0)
-        assert ours["score"] == pytest.approx(theirs["score"], abs=1e-5)
+    official = json.loads((reference / "keypoints_val2017_results.json").read_text())
+    # equal, or different only at near-ties proven on the onnx pipeline's own maps (tests/near_ties.py)
+    paths = {image["id"]: folder / image["file_name"] for image in images}
+    ties = assert_poses_match_official(records, official, decoder_of_images(predictor.pipeline, paths))
     _, ap_onnx = coco_keypoint_metrics(str(annotations), records, verbose=False)
-    assert ap_onnx == pytest.approx(json.loads((reference / "ap.json").read_text())["AP"], abs=1e-6)
+    # a tie moves one low-value refined joint by about one heatmap pixel: then the AP may move in the 4th digit
+    assert ap_onnx == pytest.approx(json.loads((reference / "ap.json").read_text())["AP"], abs=1e-3 if ties else 1e-6)

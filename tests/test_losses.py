@@ -1,7 +1,6 @@
 """Losses (SPEC §5): AE loss and heatmap loss against the official fixtures, the vectorised AE loss against a
-plain per-image per-person loop, the multi-stage factory, the trainer's total, and the AE loss speed."""
+plain per-image per-person loop, the multi-stage factory and the trainer's total (their speed: tools/benchmark.py)."""
 import json
-import time
 
 import numpy as np
 import pytest
@@ -10,6 +9,8 @@ from yacs.config import CfgNode
 
 from higherhrnet.bench.loss_reference import reference_ae_loss
 from higherhrnet.losses import AELoss, HeatmapLoss, MultiLossFactory, official_heatmap_loss, total_loss
+
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
 
 AE_CASES = ["zero_persons", "one_person", "one_visible_among_three", "several_persons", "batch_0_1_several",
             "tag_per_joint_false", "crowd_30_persons_14_joints"]
@@ -368,41 +369,3 @@ def test_factory_validation_messages():
         total_loss(heatmaps_losses, push_losses[:1], pull_losses)
     with pytest.raises(ValueError, match="no loss term is on"):
         total_loss([None, None], [None, None], [None, None])
-
-
-def median_ms(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
-
-
-def test_ae_loss_speed_30_persons():
-    """B = 2, 30 persons x 17 joints, R = 128 (W32-512 stage 0): the vectorised loss must be fast."""
-    rng = np.random.default_rng(0)
-    joints = torch.from_numpy(make_joints(rng, 2, [30, 30], 17, 128, True))
-    joints[..., 1] = 1  # every slot flagged: the worst case for the official loop
-    tags = torch.randn(2, 17, 128, 128, requires_grad=True)
-    official_input = tags.view(2, -1, 1)
-    loss = AELoss("exp")
-
-    def vectorised_forward_backward():
-        push, pull = loss(official_input, joints)
-        (push.sum() + pull.sum()).backward()
-
-    def reference_forward_backward():
-        push, pull = reference_ae_loss(official_input, joints.numpy(), "exp")
-        (push.sum() + pull.sum()).backward()
-
-    with torch.no_grad():
-        forward_ms = median_ms(lambda: loss(official_input, joints), 30)
-    vectorised_ms = median_ms(vectorised_forward_backward, 30)
-    with torch.no_grad():
-        reference_forward_ms = median_ms(lambda: reference_ae_loss(official_input, joints.numpy(), "exp"), 3)
-    reference_ms = median_ms(reference_forward_backward, 3)
-    print(f"\nAE loss, B=2, 30 persons x 17 joints, R=128: vectorised forward {forward_ms:.2f} ms, "
-          f"forward+backward {vectorised_ms:.2f} ms; reference loop forward {reference_forward_ms:.1f} ms, "
-          f"forward+backward {reference_ms:.1f} ms")
-    assert vectorised_ms < 20.0

@@ -7,6 +7,7 @@ import pytest
 from higherhrnet.config import get_cfg, load_config
 from higherhrnet.keypoints import COCO_OKS_SIGMAS
 from higherhrnet.pose_nms import PersonFilter, keypoint_box_areas, oks_nms, oks_sigmas, oks_to_others, score_filter
+from higherhrnet.predictor import Predictor
 
 
 def standing_person(x0, y0, height=200.0):
@@ -100,8 +101,15 @@ def test_valid_path_applies_the_filters(shared, tmp_path):
     nms_only = PersonFilter(pose_nms=True)
     assert sum(len(nms_only.keep_indices(persons, scores)) for _, persons, scores in per_image(reference)) \
         < len(reference)
+    # expected: the filters applied to this pipeline's unfiltered poses (equal to the fixture's up to
+    # near-ties, tests/test_predictor.py), so the check holds on every CPU
     person_filter = PersonFilter(pose_nms=True, oks_threshold=0.9, min_score=0.01)
-    expected = [records[i] for records, persons, scores in per_image(reference)
+    root = shared / "data" / "coco_sample"
+    images = json.loads((root / "annotations" / "person_keypoints_val2017.json").read_text())["images"]
+    predictor = Predictor(shared / "tiny" / "tiny_coco.yaml", shared / "tiny" / "tiny_coco.pth", device="cpu")
+    unfiltered = [record for image in images for record in
+                  predictor.predict(root / "images" / "val2017" / image["file_name"]).records(image["id"])]
+    expected = [records[i] for records, persons, scores in per_image(unfiltered)
                 for i in person_filter.keep_indices(persons, scores)]
 
     cfg_file = str(shared / "tiny" / "tiny_coco.yaml")
@@ -115,5 +123,4 @@ def test_valid_path_applies_the_filters(shared, tmp_path):
     results = json.loads(results_file.read_text())
     assert [r["image_id"] for r in results] == [r["image_id"] for r in expected]
     for ours, theirs in zip(results, expected):
-        np.testing.assert_allclose(ours["keypoints"], theirs["keypoints"], atol=1e-3, rtol=0)
-        assert ours["score"] == pytest.approx(theirs["score"], abs=1e-5)
+        assert ours["keypoints"] == theirs["keypoints"] and ours["score"] == theirs["score"]

@@ -10,6 +10,8 @@ from higherhrnet.keypoints import COCO_FLIP_INDEX
 
 from codec_helpers import STAGE_SWITCHES, raw_outputs, stage_maps
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 
 def assert_digest(fixture, name, maps, rtol=1e-5):
     """Compare a tensor with an official digest: sums, extremes, per-channel sums and the subsample."""

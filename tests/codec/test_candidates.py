@@ -6,6 +6,8 @@ import torch
 from higherhrnet.codec.candidates import nms, top_k, window_max
 from higherhrnet.codec.reference import top_k_reference
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 
 def plateau_maps(seed, shape=(1, 17, 37, 53)):
     """Random maps quantised to a few levels (many equal neighbours), with negative values too."""

@@ -7,6 +7,8 @@ from higherhrnet.codec.candidates import top_k
 from higherhrnet.codec.matching import assign, grouping_costs
 from higherhrnet.codec.reference import munkres_on_array
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 COCO_ORDER = grouping_joint_order(17)
 NOSE, LEFT_EYE, RIGHT_EYE = 0, 1, 2
 

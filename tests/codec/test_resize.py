@@ -6,6 +6,8 @@ from higherhrnet.codec import get_multi_scale_size, resize_align_multi_scale
 from higherhrnet.data.image_io import read_image_rgb
 from higherhrnet.geometry import affine_transform, get_affine_transform
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 IMAGE_785 = "data/coco_sample/images/val2017/000000000785.jpg"
 
 

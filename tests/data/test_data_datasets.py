@@ -12,6 +12,8 @@ from higherhrnet.data import (AnnotationFileError, ImageReadError, KeypointTestD
                               ignore_mask, image_path, joints_array, load_coco_api, read_image_rgb,
                               training_persons)
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 COCO_IDS = [785, 40083, 196141, 197388]
 CROWDPOSE_IDS = [106848, 103319]
 

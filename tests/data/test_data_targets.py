@@ -8,6 +8,8 @@ import pytest
 from data_loop_reference import loop_heatmaps, loop_tag_targets
 from higherhrnet.data import HeatmapGenerator, JointsGenerator
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 
 def _person(num_joints, **joints):
     """(1, J, 3) with joint k at (x, y, 2) for keyword j<k>=(x, y)."""

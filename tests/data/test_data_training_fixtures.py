@@ -16,6 +16,8 @@ from higherhrnet.data import (AugmentationParams, HeatmapGenerator, JointsGenera
                               TrainAugmentation, apply_augmentation, read_image_rgb, to_input_tensor_fast)
 from higherhrnet.keypoints import flip_index
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 FILES = {  # fixture file -> (data root under shared/data, family, split)
     "coco_in256": ("coco_sample", "coco", "val2017"),
     "coco_in512": ("coco_sample", "coco", "val2017"),

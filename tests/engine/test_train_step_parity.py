@@ -16,6 +16,8 @@ from higherhrnet.engine.trainer import build_optimizer
 from higherhrnet.losses import MultiLossFactory, total_loss
 from higherhrnet.models import build_model, load_model_weights
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 VARIANTS = ["exp", "max", "exp_tagscale0.25", "max_tagscale0.25"]
 
 

@@ -8,6 +8,8 @@ import pytest
 from higherhrnet.evaluation import (COCO_METRIC_NAMES, ResultsFileError, coco_keypoint_metrics,
                                     evaluate_predictions)
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 COCO_ANNOTATIONS = "data/coco_sample/annotations/person_keypoints_val2017.json"
 SETTINGS = ["a_flip_single_scale", "b_noflip_single_scale", "c_flip_multi_scale"]
 

@@ -8,6 +8,8 @@ import pytest
 from higherhrnet.evaluation import CROWDPOSE_METRIC_NAMES, AnnotationError, crowdpose_keypoint_metrics
 from higherhrnet.keypoints import CROWDPOSE_OKS_SIGMAS
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 CROWDPOSE_ANNOTATIONS = "data/crowdpose_sample/json/crowdpose_test.json"
 
 

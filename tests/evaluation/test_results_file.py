@@ -8,6 +8,8 @@ from higherhrnet.evaluation import (ResultsFileError, build_result_records, coco
                                     crowdpose_image_id_from_file_name, read_results_json, result_image_id,
                                     results_file_path, write_results_json)
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 OFFICIAL_RESULTS = [
     "tiny/pipeline/a_flip_single_scale/keypoints_val2017_results.json",
     "tiny/pipeline/b_noflip_single_scale/keypoints_val2017_results.json",

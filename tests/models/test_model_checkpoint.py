@@ -7,6 +7,8 @@ from higherhrnet.config import load_config
 from higherhrnet.data.image_io import to_input_tensor
 from higherhrnet.models import CheckpointError, build_model, load_model_weights, read_state_dict
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 # fp16 weights round each value to 11 significant bits (relative 2**-11 ~ 4.9e-4); through the network the
 # outputs move by ~1e-3 of their largest magnitude. Accept 4e-3 of it (about 8 fp16 steps).
 FP16_RELATIVE_TOLERANCE = 4e-3

@@ -7,6 +7,8 @@ import torch
 from higherhrnet.config import load_config
 from higherhrnet.models import build_model, model_summary
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 MANIFESTS = ['coco__w32_512_adam_lr1e-3', 'coco__w32_640_adam_lr1e-3', 'coco__w48_640_adam_lr1e-3',
              'crowd_pose__w32_512_adam_lr1e-3', 'crowd_pose__w32_512_adam_lr1e-3_coco',
              'crowd_pose__w32_512_adam_lr1e-3_syncbn', 'crowd_pose__w32_640_adam_lr1e-3',

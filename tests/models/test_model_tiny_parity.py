@@ -7,6 +7,8 @@ from higherhrnet.config import load_config
 from higherhrnet.data.image_io import to_input_tensor
 from higherhrnet.models import build_model, load_model_weights
 
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
+
 
 @pytest.fixture(scope='module')
 def tiny(shared):

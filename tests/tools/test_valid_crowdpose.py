@@ -8,7 +8,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
+
+pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
 
 # CrowdPose joint k <- COCO joint COCO_SOURCE[k]
 COCO_SOURCE = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0]

@@ -3,8 +3,11 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
+
+from higherhrnet.predictor import Predictor
+
+from near_ties import assert_poses_match_official, decoder_of_images
 
 SETTINGS = {
     "a_flip_single_scale": [],
@@ -20,6 +23,14 @@ def run_valid(repo, shared, workdir, opts):
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
 
 
+def sample_images(shared):
+    """{image id: path} of the COCO sample."""
+    root = shared / "data" / "coco_sample"
+    images = json.loads((root / "annotations" / "person_keypoints_val2017.json").read_text())["images"]
+    return {image["id"]: root / "images" / "val2017" / image["file_name"] for image in images}
+
+
+@pytest.mark.parity
 @pytest.mark.parametrize("setting", sorted(SETTINGS))
 def test_valid_script_reproduces_the_official_results(repo, shared, tmp_path, setting):
     completed = run_valid(repo, shared, tmp_path, SETTINGS[setting])
@@ -29,13 +40,11 @@ def test_valid_script_reproduces_the_official_results(repo, shared, tmp_path, se
 
     results = json.loads((output_dir / "results" / "keypoints_val2017_results.json").read_text())
     reference = json.loads((reference_dir / "keypoints_val2017_results.json").read_text())
-    assert len(results) == len(reference)
-    for ours, theirs in zip(results, reference):
-        assert ours["image_id"] == theirs["image_id"] and ours["category_id"] == 1
-        keypoints, expected = np.reshape(ours["keypoints"], (-1, 3)), np.reshape(theirs["keypoints"], (-1, 3))
-        np.testing.assert_allclose(keypoints[:, :2], expected[:, :2], atol=1e-3, rtol=0)
-        np.testing.assert_allclose(keypoints[:, 2], expected[:, 2], atol=1e-5, rtol=0)
-        assert abs(ours["score"] - theirs["score"]) <= 1e-5
+    assert all(record["category_id"] == 1 for record in results)
+    # equal, or different only at near-ties proven on the maps of the same pipeline (tests/near_ties.py)
+    predictor = Predictor(shared / "tiny" / "tiny_coco.yaml", shared / "tiny" / "tiny_coco.pth", device="cpu",
+                          opts=SETTINGS[setting])
+    assert_poses_match_official(results, reference, decoder_of_images(predictor.pipeline, sample_images(shared)))
 
     # the printed table holds the official AP values
     ap = json.loads((reference_dir / "ap.json").read_text())
@@ -45,7 +54,11 @@ def test_valid_script_reproduces_the_official_results(repo, shared, tmp_path, se
     assert printed == pytest.approx([round(v, 3) for v in ap.values()], abs=1.5e-3)
     # a skeleton picture every PRINT_FREQ (100) images: image 0 only, and a log file
     assert (output_dir / "result_valid_0.jpg").is_file()
-    assert list(output_dir.glob("valid_*_rank0.log"))
+    logs = list(output_dir.glob("valid_*_rank0.log"))
+    assert logs
+    # the top of the log states what decides the last bits: CPU capability and torch threads
+    first_line = logs[0].read_text().splitlines()[0]
+    assert "CPU capability" in first_line and "torch threads" in first_line, first_line
 
 
 def test_valid_script_errors_are_one_line(repo, shared, tmp_path):

@@ -18,6 +18,7 @@ from ..models import build_model, resolve_device
 from ..visualize import save_batch_maps
 from . import checkpoint as ckpt
 from .distributed import all_gather_objects, barrier, cleanup_distributed, init_distributed, is_distributed
+from .machine import machine_summary
 from .output_dirs import create_logger
 from .seeding import seed_everything
 from .trainer import MixedPrecision, build_lr_scheduler, build_optimizer, train_one_epoch
@@ -107,6 +108,7 @@ def run_training(args):
     main = rank == 0
 
     logger, final_output_dir, tb_log_dir = create_logger(cfg, args.cfg, "train", rank)
+    logger.info(machine_summary())
     logger.info(pprint.pformat(vars(args)))
     logger.info(cfg.dump())
     logger.info(f"device {device}, rank {rank}/{world_size}")

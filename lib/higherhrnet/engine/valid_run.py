@@ -13,6 +13,7 @@ from ..models import CheckpointError, build_model, load_model_weights, model_sum
 from ..pose_nms import PersonFilter
 from .distributed import cleanup_distributed, init_distributed
 from .inference import InferenceSettings, PosePipeline
+from .machine import machine_summary
 from .output_dirs import create_logger
 from .validate import evaluate, gather_predictions, predict_dataset
 
@@ -30,6 +31,7 @@ def run_validation(cfg_file, opts=(), show_progress=True):
         device = torch.device("cuda", local_rank)
     main = rank == 0
     logger, final_output_dir, _ = create_logger(cfg, cfg_file, "valid", rank)
+    logger.info(machine_summary())  # the last bits of the results depend on these (docs/reproducibility.md)
     logger.info(pprint.pformat({"cfg": cfg_file, "opts": list(opts)}))
     logger.info(cfg.dump())
     if device.type == "cuda":
