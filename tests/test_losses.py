@@ -7,8 +7,9 @@ import pytest
 import torch
 from yacs.config import CfgNode
 
-from higherhrnet.bench.loss_reference import reference_ae_loss
 from higherhrnet.losses import AELoss, HeatmapLoss, MultiLossFactory, official_heatmap_loss, total_loss
+
+from loss_reference import reference_ae_loss
 
 pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
 

@@ -51,8 +51,8 @@ class _MaskedSquaredError(torch.autograd.Function):
     """The heatmap loss with one temporary instead of three, bit-identical to the official expression.
 
     The official `((pred - gt) ** 2 * mask).mean(3).mean(2).mean(1)` allocates three map-sized temporaries
-    and autograd keeps them; on CPU, fresh large buffers cost page faults, which made the loss 6x slower
-    than this (tests/bench: 11.8 -> 1.9 ms for 2 x 17 x 256 x 256). The same element operations run in the
+    and autograd keeps them; on CPU, fresh large buffers cost page faults, which make the loss several times
+    slower than this (`python tools/benchmark.py --only train` times both). The same element operations run in the
     same order, in place on one buffer (`d * d` is what `d ** 2` computes), so values match bit for bit.
     backward rebuilds the difference and applies autograd's own chain: the three mean divisions, the mask,
     then `2 * d` (pow's derivative). Only `pred` gets a gradient (gt and mask are targets).

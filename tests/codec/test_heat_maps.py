@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from higherhrnet.bench.maps import crowd_joints, image_case, perfect_stage_outputs
 from higherhrnet.codec import (ProjectedHeatmaps, aggregate_stage_outputs, build_projected_heatmaps,
                                build_projected_tag_maps, parse, refinement)
 from higherhrnet.codec.heat_maps import pass_heatmaps
 from higherhrnet.keypoints import COCO_FLIP_INDEX
 
 from codec_helpers import STAGE_SWITCHES, decoder_inputs, raw_outputs
+from perfect_maps import crowd_joints, image_case, perfect_stage_outputs
 from test_tag_maps import LAYOUTS, materialised_tags, random_case, random_outputs
 
 HEAT_SWITCHES = dict(with_heatmaps_loss=STAGE_SWITCHES["with_heatmaps_loss"],

@@ -1,7 +1,7 @@
 """A straightforward, loop-based training-sample pipeline written from shared/train/README.md steps 1-11.
 
-It exists for two reasons: an independent cross-check of the vectorised package code on random inputs,
-and the baseline of the speed comparison (benchmark_data_pipeline.py). Per-person / per-joint Python loops,
+It exists for two reasons: an independent cross-check of the vectorised package code on random inputs, and the
+baseline of the speed comparison (tools/benchmark.py --only pipeline). Per-person / per-joint Python loops,
 3-channel warps, float64 mask accumulation, tensor normalisation by arithmetic: the official way.
 """
 import random

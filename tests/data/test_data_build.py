@@ -10,7 +10,7 @@ import torch.distributed
 import torch.utils.data
 from yacs.config import CfgNode
 
-from higherhrnet.data import (KeypointTestDataset, KeypointTrainDataset, benchmark_pipeline, build_test_dataset,
+from higherhrnet.data import (KeypointTestDataset, KeypointTrainDataset, build_test_dataset,
                               build_train_dataset, build_train_loader, seed_worker)
 
 
@@ -154,8 +154,3 @@ def test_workers_draw_different_streams():
     assert torch.equal(draws, again)  # worker seeds follow torch's global RNG: a seeded run repeats
     later = torch.cat(list(build_train_loader(cfg, _Draws(), seed=0)))
     assert not torch.equal(draws, later)  # and the next epoch draws new augmentations
-
-
-def test_benchmark_pipeline_reports_a_rate(coco_root):
-    result = benchmark_pipeline(build_train_dataset(_cfg(coco_root)), 4, warmup=1, worker_memory=False)
-    assert result["num_samples"] == 4 and result["samples_per_second"] > 0

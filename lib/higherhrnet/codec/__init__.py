@@ -12,7 +12,6 @@
     parser.py          parse(): the decoder entry point (official HeatmapParser.parse)
     backprojection.py  heatmap pixels -> image pixels                             (SPEC 6.10)
     reference.py       the official loop formulation of the decoder steps (tests, FAST_DECODER off)
-    benchmark.py       timing of the fast and reference decoders (used by tools/benchmark.py)
 """
 from higherhrnet.codec.aggregation import (accumulate_scale, aggregate_stage_outputs, finish_aggregation,
                                            scales_in_processing_order)

@@ -4,7 +4,6 @@ Flow: sources (files) -> annotations (joints, ignore mask) -> transforms (affine
 -> targets (heatmaps, tag indices) -> datasets -> build (config -> datasets, loader).
 """
 from .annotations import ignore_mask, joints_array, training_persons
-from .benchmark import benchmark_pipeline
 from .build import build_test_dataset, build_train_dataset, build_train_loader, seed_worker
 from .datasets import KeypointTestDataset, KeypointTrainDataset
 from .image_io import ImageReadError, read_image_rgb, to_input_tensor, to_input_tensor_fast

@@ -1,12 +1,13 @@
 """Training batches in compact form: what DataLoader workers send, and its expansion in the training process.
 
 A dense W32-512 sample is 8.5 MB (float32 input 3.1 MB, heatmaps 4.9 MB, masks 0.3 MB). Workers hand batches
-to the training process through shared memory, whose pages are slow to fault in (about 14 ms per dense sample
-on the 2-core benchmark VM, more than making the sample). The compact form carries the same information in
-about 1 MB: the input as uint8 RGB planes (normalised after the transfer, `image_io.to_input_batch`), each
-heatmap stack as the pixels its Gaussian kernels write (`HeatmapGenerator.points`), masks as uint8. `expand`
-rebuilds the dense batch bit for bit: table look-ups copy the `to_input_tensor` values, and the heatmaps are
-zeros with the maximum of the written values per pixel, exactly what `HeatmapGenerator` builds.
+to the training process through shared memory, whose pages are slow to fault in (on a small CPU machine this
+can take longer than making the sample; tools/benchmark.py times both transfers). The compact form carries the
+same information in about 1 MB: the input as uint8 RGB planes (normalised after the transfer,
+`image_io.to_input_batch`), each heatmap stack as the pixels its Gaussian kernels write
+(`HeatmapGenerator.points`), masks as uint8. `expand` rebuilds the dense batch bit for bit: table look-ups
+copy the `to_input_tensor` values, and the heatmaps are zeros with the maximum of the written values per
+pixel, exactly what `HeatmapGenerator` builds.
 
 Flow: `CompactTrainSamples(dataset)[i]` -> CompactSample (in a worker); `collate_compact` -> CompactBatch (in
 the worker); `CompactBatch.expand(device)` -> the dense batch on the device (in the training process, after

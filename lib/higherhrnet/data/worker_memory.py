@@ -3,8 +3,8 @@
 Every training sample allocates a handful of buffers of 1-5 MB (decoded image, warped image, input tensor,
 heatmaps). glibc serves allocations above its mmap threshold with fresh pages from the kernel and returns
 freed memory at the top of the heap once it exceeds the trim threshold, so nearly every buffer is made of
-new pages, and each first touch of a page costs a page fault. On the 2-core VM this project is developed
-on, those faults took about half of the pipeline's time (tests/data/benchmark_data_pipeline.py).
+new pages, and each first touch of a page costs a page fault. On a small VM those faults can take about
+half of the pipeline's time (`python tools/benchmark.py --only pipeline` measures both settings).
 
 `keep_freed_memory` raises both thresholds (mmap 32 MiB, trim 64 MiB): the buffers are then reused from
 the heap. A process holds at most about 64 MiB of freed memory more than before. Values and random

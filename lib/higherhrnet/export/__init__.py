@@ -1,11 +1,10 @@
-"""Export to ONNX, the onnxruntime stand-in for the network, and a CPU latency measurement.
+"""Export to ONNX and the onnxruntime stand-in for the network.
 
     onnx_export.py   export_onnx(): the network (or network + stage averaging + max-pool NMS) to an ONNX
                      file with dynamic batch / height / width; compare_with_torch(): onnxruntime vs PyTorch
     onnx_runtime.py  OnnxNetwork: an onnxruntime session called like the torch network, so that
                      `Predictor(backend='onnx')` runs it inside the unchanged test pipeline
     cli.py           tools/export_onnx.py
-    latency.py       per-image Predictor latency, torch vs onnx (python -m higherhrnet.export.latency)
 
 onnx / onnxruntime are imported only when used.
 """

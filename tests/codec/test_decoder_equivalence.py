@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from higherhrnet.bench.maps import crowd_case, image_case, perfect_maps
 from higherhrnet.codec import candidates, parse, refinement
+
+from perfect_maps import crowd_case, image_case, perfect_maps
 
 
 def noisy(case, seed):

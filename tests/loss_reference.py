@@ -1,19 +1,19 @@
-"""The training losses written as the official code computes them, for the benchmark's same-machine comparison.
+"""The training losses written as the official code computes them: the tests' reference, the benchmark's baseline.
 
 `losses.official_heatmap_loss` is the official expression through plain autograd; `reference_ae_loss`
-loops over images and person rows and reads tags one by one (SPEC 5.2). `reference_loss_factory` is a
-MultiLossFactory whose two losses are these. The package's own losses (losses.py) give the same values
-(tests/test_losses.py).
+loops over images and person rows and reads tags one by one, as the official AELoss does.
+`reference_loss_factory` is a MultiLossFactory whose two losses are these. tests/test_losses.py checks that
+the package's own losses (losses.py) give the same values; tools/benchmark.py times both.
 """
 import numpy as np
 import torch
 from torch import nn
 
-from ..losses import MultiLossFactory, official_heatmap_loss
+from higherhrnet.losses import MultiLossFactory, official_heatmap_loss
 
 
 def reference_ae_loss(tags, joints, loss_type):
-    """The AE loss as the official code computes it (SPEC 5.2): loops over images and the person rows.
+    """The AE loss as the official code computes it: loops over images and the person rows.
 
     tags: (B, ...) float, flattened per image in channel-major order; joints (B, P, J, 2) int array.
     Returns push (B,), pull (B,); for K < 2 (K = 0) the push (and pull) are constant zeros.

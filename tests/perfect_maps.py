@@ -1,4 +1,4 @@
-"""Decoder inputs built from ground truth (the "perfect" network outputs of FIXTURES.md section 3).
+"""Decoder inputs built from ground truth: the outputs of a "perfect" network, for tests and benchmarks.
 
 For persons k = 1..K with joints (x, y, v) in heatmap pixels:
   det[j] = max_k a_k G_kj, with G_kj the official training Gaussian (sigma 2, peak 1 at the integer pixel
@@ -6,16 +6,17 @@ For persons k = 1..K with joints (x, y, v) in heatmap pixels:
   tag[j] = k where person k owns the pixel (largest a_k G_kj, first k on ties) and det[j] > 0, else 0.
 As a flip test gives two tag maps per joint, the second channel here is the first plus Gaussian noise
 (`tag_noise`), everywhere. Returned as det (1, J, H, W) and tags (1, J, H, W, 2) float32 tensors, the
-shapes `codec.parse` reads. Used by tools/benchmark.py to time the decoder on realistic crowded maps.
+shapes `codec.parse` reads. The reference grouping fixtures beside the repository were built the same way.
 `perfect_stage_outputs` builds the same maps one step earlier, as the network's two stage outputs of a
-flip test, so that the aggregation (resizing to the input size) is timed on realistic maps too.
+flip test, so that the aggregation (resizing to the input size) runs on realistic maps too.
+The decoder tests (tests/codec) use these maps, and tools/benchmark.py times the decoder on them.
 """
 import numpy as np
 import torch
 
-from ..codec import get_multi_scale_size
-from ..data.targets import HeatmapGenerator
-from ..geometry import affine_transform, get_affine_transform
+from higherhrnet.codec import get_multi_scale_size
+from higherhrnet.data.targets import HeatmapGenerator
+from higherhrnet.geometry import affine_transform, get_affine_transform
 
 # A standing person in a unit box, COCO joint order, (x, y) with y downward.
 _SKELETON = np.array([[0.50, 0.08], [0.54, 0.06], [0.46, 0.06], [0.58, 0.08], [0.42, 0.08], [0.68, 0.22],
@@ -27,7 +28,7 @@ def perfect_maps(joints, size_wh, *, sigma=2.0, amplitude_step=0.02, tag_noise=0
     """det (1, J, H, W) and tags (1, J, H, W, 2) float32 tensors from joints (K, J, 3) in map pixels.
 
     size_wh: (W, H) of the maps. amplitude_step: a_k = 1 - amplitude_step * (k - 1), must stay > 0 for
-    every person (FIXTURES uses 0.05 for at most 13 persons). seed: the noise of the second tag channel.
+    every person (0.05 suits at most 13 persons). seed: the noise of the second tag channel.
     """
     joints = np.asarray(joints, dtype=np.float64)
     num_persons, num_joints = joints.shape[:2]
@@ -104,7 +105,7 @@ def crowd_case(num_persons, size_wh=(768, 512), seed=0):
 
 
 def image_case(image_shape, annotations, input_size, seed=0):
-    """Maps of one annotated image at the test geometry of `input_size` (FIXTURES section 3 construction).
+    """Maps of one annotated image at the test geometry of `input_size` (as the grouping fixtures were made).
 
     image_shape: (H, W, ...) of the image; annotations: its COCO annotation dicts (persons with
     iscrowd == 0 and num_keypoints > 0 are drawn, in json order). Returns the dict of `crowd_case`.
