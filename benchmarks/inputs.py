@@ -12,7 +12,8 @@ from higherhrnet.config import load_config
 from higherhrnet.data.sources import load_coco_api
 from higherhrnet.models import build_model, load_model_weights
 
-REPO = Path(__file__).resolve().parents[1]
+from .options import REPO
+
 ANNOTATION_FILE = os.path.join("annotations", "person_keypoints_val2017.json")
 IMAGE_FOLDER = os.path.join("images", "val2017")
 

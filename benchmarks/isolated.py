@@ -26,9 +26,10 @@ def run_in_fresh_process(task, arguments, threads):
     """The result of `tasks.TASKS[task](**arguments)`, computed in a new process with `threads` threads.
 
     arguments: JSON-able keyword arguments. The child sets OMP_NUM_THREADS and torch's intra-op threads
-    to `threads`. Returns the task's dict with 'process' added: pid, torch_threads, cpu_capability (as
-    the child saw them), spawned_at (time.time() at the start, in the parent), startup_s (spawn to the
-    task's first line: interpreter and imports) and wall_s (spawn to exit).
+    to `threads`. Returns the task's dict with 'process' added: pid, torch_threads, cpu_capability,
+    load_average ([1-minute load at the task's start, at its end], as the child saw them), spawned_at
+    (time.time() at the start, in the parent), startup_s (spawn to the task's first line: interpreter and
+    imports) and wall_s (spawn to exit).
     """
     with tempfile.TemporaryDirectory(prefix="benchmark_task_") as folder:
         task_file, result_file = Path(folder) / "task.json", Path(folder) / "result.json"

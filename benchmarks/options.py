@@ -1,8 +1,9 @@
 """What a benchmark run measures: the sections, BenchmarkOptions (tools/benchmark.py's arguments), defaults."""
 import dataclasses
+from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
-from .inputs import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 SECTIONS = ("decoder", "network", "shapes", "latency", "train", "pipeline", "accuracy")
 DEFAULT_CONFIG = str(REPO / "experiments" / "coco" / "higher_hrnet" / "w32_512_adam_lr1e-3.yaml")
@@ -33,7 +34,7 @@ class BenchmarkOptions:
     train_steps: int = 3
     train_batch: int = 2                # TRAIN.IMAGES_PER_GPU of the timed training steps
     sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES_WH  # (W, H) image sizes of the shapes section
-    folder_images: int = 16             # images in the shapes section's folder (sizes in turn)
+    folder_images: int = 8              # images in the shapes section's folder (sizes in turn)
     backends: Sequence[str] = BACKENDS  # runtimes of the shapes and latency sections
     flush_denormal: bool = True         # latency: denormal floats as zero in both runtimes
     onnx_spinning: bool = True          # latency: onnxruntime's threads busy-wait (its default)

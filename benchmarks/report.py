@@ -38,6 +38,12 @@ def machine_line(env):
             f"{env['threads']} threads per measurement process ({env['cpus']} CPUs)")
 
 
+def _load(result):
+    """The 1-minute load average at the start and end of a measurement process, e.g. '2.1-2.4'."""
+    start, end = result["process"]["load_average"]
+    return f"{start:.1f}-{end:.1f}"
+
+
 def _short_machine(env):
     return (f"{env['cpu_model']}, {env['cpu_capability']}, AMX {_yes(env['amx'])}, "
             f"AVX512-BF16 {_yes(env['avx512_bf16'])}, {env['threads']} threads")
@@ -95,12 +101,12 @@ def network_table(net, env):
     """Variants (median, first call, same-run speed-up over fp32), then end to end."""
     variants = net["variants"]
     base = variants["fp32"]["ms"] if "fp32" in variants else None
-    rows = [[name, _ms(v["ms"]), _ms(v["first_call_ms"]), f"x{base / v['ms']:.2f}" if base else "-"]
+    rows = [[name, _ms(v["ms"]), _ms(v["first_call_ms"]), f"x{base / v['ms']:.2f}" if base else "-", _load(v)]
             for name, v in variants.items()]
     size = f"{net['input_size_hw'][1]}x{net['input_size_hw'][0]}" if net["input_size_hw"] else "?"
     text = (f"Network, flip test (both passes), {net['file']} input {size}; each variant in a fresh "
             f"process, median ms after warm-up on the same input ({_short_machine(env)})\n" +
-            _table(["variant", "median ms", "first call ms", "speed-up vs fp32 (this run)"], rows))
+            _table(["variant", "median ms", "first call ms", "speed-up vs fp32 (this run)", "load avg"], rows))
     if net["bf16_skipped"]:
         text += (f"\nnot timed: {', '.join(net['bf16_skipped'])} (this CPU has no native bfloat16, where oneDNN "
                  "emulates it very slowly; --bf16 on times them anyway)")
@@ -111,11 +117,12 @@ def network_table(net, env):
         if "total_gt_decoder" in v:
             row += [f"{_ms(v['decoder_gt_maps'])} ({v['num_persons_gt_maps']})", _ms(v["total_gt_decoder"]),
                     _share(v["total_gt_decoder"] - v["forward"], v["forward"])]
-        rows.append(row)
+        rows.append(row + [_load(v)])
     if rows:
         header = ["precision", "total", "forwards", "rest / forwards", "decoder, network maps (persons)"]
-        if len(rows[0]) > len(header):
+        if len(rows[0]) > len(header) + 1:
             header += ["decoder, GT maps (persons)", "total with GT-map decoder", "rest / forwards"]
+        header.append("load avg")
         text += ("\n\nEnd to end, PosePipeline(image), each precision in a fresh process (median ms). The decoder "
                  "(aggregation + decode) is timed on the network's own maps (random weights: unrealistically dense) "
                  "and, separately, on the image's ground-truth maps\n" + _table(header, rows))
@@ -132,8 +139,9 @@ def shapes_tables(shapes, env):
                  _ms(entry["first_ms"]), _ms(entry["warm_ms"]), _ms(entry["first_ms"] - entry["warm_ms"]),
                  f"x{entry['first_ms'] / entry['warm_ms']:.2f}"] for entry in calls["sizes"]]
         parts.append(f"First call per input shape, {run['backend']} {run['precision']}, flip test's network part "
-                     f"(both passes), fresh process ({_short_machine(env)}); the process's first call, on a 64x64 "
-                     f"input, took {_ms(calls['startup_call_ms'])} ms\n" +
+                     f"(both passes), median of {env['repeats']} warm calls, fresh process ({_short_machine(env)}; "
+                     f"load avg {_load(calls)}); the process's first call, on a 64x64 input, took "
+                     f"{_ms(calls['startup_call_ms'])} ms\n" +
                      _table(["image", "input", "new shape", "first ms", "warm ms", "extra ms", "first / warm"], rows))
     rows = []
     for run in shapes["runs"]:
@@ -142,13 +150,14 @@ def shapes_tables(shapes, env):
         rows.append([f"{run['backend']} {run['precision']}", count, f"{folder['process']['startup_s']:.2f}",
                      f"{folder['setup_s']:.2f}", f"{folder['first_pass_s']:.2f}", f"{folder['second_pass_s']:.2f}",
                      f"{folder['first_pass_s'] - folder['second_pass_s']:.2f}",
-                     f"{folder['fresh_process_s']:.2f}"])
+                     f"{folder['fresh_process_s']:.2f}", _load(folder)])
     if rows:
         sizes = ", ".join(f"{w}x{h}" for w, h in shapes["sizes_wh"])
+        dense = "; random weights: the decoder sees dense maps" if shapes["weights"] == "random" else ""
         parts.append(f"A folder of mixed-size images through Predictor.predict in a fresh process, seconds (sizes in "
-                     f"turn: {sizes}); the second pass meets no new shape\n" +
+                     f"turn: {sizes}{dense}); the second pass meets no new shape\n" +
                      _table(["backend", "images", "start-up", "setup", "first pass", "second pass", "first - second",
-                             "start to first pass done"], rows))
+                             "start to first pass done", "load avg"], rows))
     if shapes["skipped"]:
         parts.append("not measured: " + "; ".join(shapes["skipped"]))
     return parts
@@ -156,13 +165,13 @@ def shapes_tables(shapes, env):
 
 def latency_table(latency, env):
     rows = [[backend, v["input_size"], _ms(v["median_ms"]), _ms(v["forward_median_ms"]), v["people"],
-             ", ".join(_ms(ms) for ms in v["runs_ms"])] for backend, v in latency["backends"].items()]
+             ", ".join(_ms(ms) for ms in v["runs_ms"]), _load(v)] for backend, v in latency["backends"].items()]
     text = (f"Predictor latency on {latency['image']}, each backend in a fresh process, median ms "
             f"({_short_machine(env)}; {latency['weights']} weights; "
             f"denormals flushed {_yes(latency['flush_denormal'])}; "
             f"OMP_WAIT_POLICY {latency['omp_wait_policy']}; onnxruntime spinning "
             f"{'on' if latency['onnx_spinning'] else 'off'})\n" +
-            _table(["backend", "input", "per image", "network", "people", "runs"], rows))
+            _table(["backend", "input", "per image", "network", "people", "runs", "load avg"], rows))
     if latency["skipped"]:
         text += "\nnot measured: " + "; ".join(latency["skipped"])
     return text
@@ -233,6 +242,8 @@ def format_results(results):
     env = results["environment"]
     parts = [machine_line(env) + f"; load average {env['load_average'][0]:.1f} at start, "
              f"{env.get('load_average_end', ['?'])[0]:.1f} at end"]
+    parts[0] += ("\n'load avg' columns: the 1-minute load average at the start and end of each measurement "
+                 "process, its own threads included")
     if env["load_average"][0] > 0.5 * env["cpus"]:
         parts[0] += (f"\nwarning: load average {env['load_average'][0]:.1f} at start on {env['cpus']} CPUs: other "
                      "processes compete with the measurements, which are then slower and noisier than on an idle machine")

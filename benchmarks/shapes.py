@@ -121,7 +121,8 @@ def run_shapes_section(options, image_paths, bf16, onnx_file, onnx_missing, scra
     sizes = [list(size) for size in options.sizes]
     folder = write_image_folder(os.path.join(scratch, "folder"), image_paths, sizes, options.folder_images)
     common = dict(cfg_file=options.cfg, opts=list(options.opts), weights=options.weights)
-    results = {"sizes_wh": sizes, "image": os.path.basename(image_paths[0]), "runs": [], "skipped": []}
+    results = {"sizes_wh": sizes, "image": os.path.basename(image_paths[0]), "runs": [], "skipped": [],
+               "weights": "loaded" if options.weights else "random"}
     for backend, precision in BACKENDS:
         if backend not in options.backends:
             continue

@@ -1,7 +1,9 @@
 """What a fresh measurement process can run (tools/benchmark.py --child TASK_FILE): task name -> function.
 
 The task file (written by `isolated.run_in_fresh_process`) holds the task name, its keyword arguments, the
-thread count and where to write the result (a JSON dict, with 'process' facts added here).
+thread count and where to write the result (a JSON dict, with 'process' facts added here: pid, threads,
+CPU capability, and the 1-minute load average at the task's start and end, which includes the task's own
+threads: a load well above the thread count means other processes competed with the measurement).
 """
 import json
 import os
@@ -41,8 +43,9 @@ def run_task_file(task_file):
     if spec["task"] not in TASKS:
         raise SystemExit(f"error: unknown benchmark task {spec['task']!r}; valid: {', '.join(TASKS)}")
     torch.set_num_threads(spec["threads"])
-    started_at = time.time()
+    started_at, load_at_start = time.time(), os.getloadavg()[0]
     result = TASKS[spec["task"]](**spec["arguments"])
     result["process"] = {"pid": os.getpid(), "torch_threads": torch.get_num_threads(),
-                         "cpu_capability": torch.backends.cpu.get_cpu_capability(), "task_started_at": started_at}
+                         "cpu_capability": torch.backends.cpu.get_cpu_capability(), "task_started_at": started_at,
+                         "load_average": [load_at_start, os.getloadavg()[0]]}
     Path(spec["result_file"]).write_text(json.dumps(result, default=_plain))

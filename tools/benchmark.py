@@ -81,7 +81,7 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", nargs="+", type=image_size, metavar="WxH", help="shapes: image sizes in turn "
                         "(default 640x480 480x640 640x427 427x640 1280x720 720x1280 612x612 800x600)")
     parser.add_argument("--folder-images", type=int, help="shapes: images in the folder given to the Predictor "
-                        "(default 16)")
+                        "(default 8)")
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, help="shapes and latency: runtimes "
                         "(default torch onnx; onnx needs onnx and onnxruntime)")
     parser.add_argument("--keep-denormals", action="store_true", help="latency: do not flush denormal floats to zero")
