@@ -17,7 +17,7 @@ import torch
 from ..config import load_config
 from ..data.build import build_test_dataset
 from ..engine.inference import InferenceSettings, PosePipeline
-from ..engine.validate import evaluate, predict_dataset
+from ..engine.evaluation import evaluate, predict_dataset
 from ..models import build_model, load_model_weights
 
 TEST_SETTINGS = {

@@ -1,6 +1,6 @@
 """Timing of training: the data pipeline per worker, the loss, and whole training steps (fp32 / bf16).
 
-A training step is timed through the real `engine.trainer.train_one_epoch` (forward under autocast when
+A training step is timed through the real `engine.training.train_one_epoch` (forward under autocast when
 enabled, losses, backward, optimizer step). The loader is wrapped to note the time of every batch it hands
 out; the differences are step times. "With data" uses the real DataLoader with WORKERS 0 (samples are
 made in the training process, between steps), "without data" replays batches made beforehand.
@@ -15,7 +15,7 @@ from ..codec.benchmark import median_time_ms
 from ..data.benchmark import benchmark_pipeline
 from ..data.build import seed_worker
 from ..data.compact_batch import CompactTrainSamples, batch_on_device, collate_compact
-from ..engine.trainer import MixedPrecision, build_optimizer, train_one_epoch
+from ..engine.training import MixedPrecision, build_optimizer, train_one_epoch
 from ..losses import MultiLossFactory, total_loss
 from .loss_reference import reference_loss_factory
 from ..models import build_model

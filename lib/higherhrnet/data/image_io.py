@@ -10,12 +10,13 @@ import os
 import cv2
 import numpy as np
 import torch
+from higherhrnet.errors import UserError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class ImageReadError(OSError):
+class ImageReadError(UserError, OSError):
     """An image file is missing or cannot be decoded."""
 
 

@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from higherhrnet.export.onnx_export import POSTPROCESS_OUTPUT_NAMES
+from higherhrnet.errors import UserError
 
 
-class OnnxModelError(ValueError):
+class OnnxModelError(UserError, ValueError):
     """An ONNX file is missing, unreadable, or not a raw network export matching the config."""
 
 
