@@ -115,8 +115,18 @@ def to_input_batch(images):
     return output
 
 
+_TABLES_ON_DEVICE = {}
+
+
+def _table_on(device):
+    """The normalisation table and the channel index as tensors on `device`, copied there once."""
+    if device not in _TABLES_ON_DEVICE:
+        _TABLES_ON_DEVICE[device] = (torch.from_numpy(_normalisation_table()).to(device),
+                                     torch.arange(3, device=device).view(1, 3, 1, 1))
+    return _TABLES_ON_DEVICE[device]
+
+
 def normalise_by_indexing(images):
     """`to_input_batch` by torch indexing (any device): table[channel, value] for uint8 (B, 3, H, W)."""
-    table = torch.from_numpy(_normalisation_table()).to(images.device)
-    channels = torch.arange(3, device=images.device).view(1, 3, 1, 1)
+    table, channels = _table_on(images.device)
     return table[channels, images.long()]

@@ -115,6 +115,19 @@ def broadcast_object(obj, source=0):
     return holder[0]
 
 
+def broadcast_buffers(module, source=0):
+    """Copy rank `source`'s buffers (BatchNorm running statistics) into `module` on every rank.
+
+    Without SyncBN every rank updates its running statistics from its own batches; DDP overwrites them
+    with rank 0's at the start of each forward, so between an optimiser step and the next forward the ranks
+    disagree. Evaluating on every rank, or saving rank 0's state, needs rank 0's statistics everywhere.
+    """
+    if not is_distributed():
+        return
+    for buffer in module.buffers():
+        dist.broadcast(buffer.data, src=source)
+
+
 def cleanup_distributed():
     if is_distributed():
         dist.destroy_process_group()

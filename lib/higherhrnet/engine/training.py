@@ -24,7 +24,7 @@ from ..losses import MultiLossFactory, total_loss
 from ..models import build_model
 from ..visualize import save_batch_maps
 from . import checkpoint as ckpt
-from .distributed import all_gather_objects, barrier, cleanup_distributed, is_distributed
+from .distributed import all_gather_objects, barrier, broadcast_buffers, cleanup_distributed, is_distributed
 from .evaluation import evaluate_model
 from .setup import setup
 
@@ -344,7 +344,9 @@ def run_training(args):
         train_seconds += time.time() - epoch_start
         is_best = True  # official: model_best is simply the latest epoch
         if cfg.TRAIN.VAL_FREQ > 0 and (epoch + 1) % cfg.TRAIN.VAL_FREQ == 0:
-            # every rank predicts its share of the images; rank 0 evaluates and tells the others
+            # every rank predicts its share of the images with rank 0's weights and BatchNorm statistics
+            # (those saved); rank 0 evaluates and tells the others
+            broadcast_buffers(_unwrap(model))
             name_values, ap = evaluate_model(cfg, _unwrap(model), device, final_output_dir, logger, verbose=False)
             if main:
                 history.append({"epoch": epoch + 1, "train_seconds": round(train_seconds, 1), "AP": ap,
