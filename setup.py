@@ -10,6 +10,6 @@ setup(
     python_requires=">=3.9",
     # torch is installed first, on its own (see the Makefile), so pip never pulls a CUDA build by accident.
     install_requires=["numpy", "opencv-python-headless", "yacs", "pyyaml", "munkres==1.1.4", "pycocotools",
-                      "faster-coco-eval", "tqdm"],
+                      "faster-coco-eval", "tqdm", "matplotlib"],
     entry_points={"console_scripts": ["higherhrnet-demo=higherhrnet.demo:main"]},
 )

@@ -19,7 +19,7 @@ import torch
 from higherhrnet.config import load_config
 from higherhrnet.data.build import build_test_dataset
 from higherhrnet.engine.inference import InferenceSettings, PosePipeline
-from higherhrnet.engine.validate import evaluate, predict_dataset
+from higherhrnet.engine.evaluation import evaluate, predict_dataset
 from higherhrnet.models import build_model, load_model_weights
 
 from .isolated import run_in_fresh_process

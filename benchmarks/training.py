@@ -1,7 +1,7 @@
 """Section `train`: the data pipeline per worker, the loss, and whole training steps (fp32 / bf16).
 
 Each measurement runs in its own fresh process. A training step is timed through the real
-`engine.trainer.train_one_epoch` (forward under autocast when enabled, losses, backward, optimizer step).
+`engine.training.train_one_epoch` (forward under autocast when enabled, losses, backward, optimizer step).
 The loader is wrapped to note the time of every batch it hands out; the differences are step times. "With
 data" uses the real DataLoader with WORKERS 0 (samples are made in the training process, between steps),
 "without data" replays batches made beforehand. The loss is timed beside the official-style loss of
@@ -15,7 +15,7 @@ import torch
 
 from higherhrnet.config import load_config
 from higherhrnet.data.build import build_train_dataset, build_train_loader
-from higherhrnet.engine.trainer import MixedPrecision, build_optimizer, train_one_epoch
+from higherhrnet.engine.training import MixedPrecision, build_optimizer, train_one_epoch
 from higherhrnet.losses import MultiLossFactory, total_loss
 from higherhrnet.models import build_model
 from tests.loss_reference import reference_loss_factory

@@ -50,6 +50,15 @@ def assert_close_to_fixture(actual, expected, rtol=1e-6, atol=1e-8):
     np.testing.assert_allclose(actual.detach().numpy(), expected, rtol=rtol, atol=atol)
 
 
+def assert_constant_term(output, tags):
+    """Where the official loss returns a constant (no person, or one person's push), the vectorised loss
+    keeps its graph (deciding that on the host would cost a device sync per iteration): its value is the
+    official constant and its gradient exactly zero, so training steps are unchanged."""
+    if output.requires_grad:
+        assert not grad_of(output, tags).any()
+    return True
+
+
 def grad_of(output, tags):
     (grad,) = torch.autograd.grad(output.sum(), tags, retain_graph=True)
     return grad.numpy()
@@ -77,11 +86,11 @@ def test_ae_loss_matches_official_cases(shared, case, loss_type, implementation)
     np.testing.assert_allclose(pull.detach().numpy(), expected["pull"], rtol=1e-6, atol=1e-8)
     for name, output in (("push", push), ("pull", pull)):
         expected_grad = arrays[f"{case}.{loss_type}.grad_{name}"]
-        assert output.requires_grad == expected[f"{name}_requires_grad"], name
-        if output.requires_grad:
+        if expected[f"{name}_requires_grad"]:
             grad = grad_of(output, tags)
             np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=1e-6 * max(1.0, np.abs(expected_grad).max()))
         else:
+            assert_constant_term(output, tags)
             assert not expected_grad.any()
 
 
@@ -128,10 +137,11 @@ def test_vectorised_equals_reference_loop(seed, persons, num_joints, map_res, ta
     np.testing.assert_allclose(pull.detach().numpy(), ref_pull.detach().numpy(), rtol=1e-6, atol=1e-8)
     assert (pull.detach().numpy() > 0).any()
     for output, ref_output in ((push, ref_push), (pull, ref_pull)):
-        assert output.requires_grad == ref_output.requires_grad
-        if output.requires_grad:
+        if ref_output.requires_grad:
             grad, ref_grad = grad_of(output, tags), grad_of(ref_output, tags)
             np.testing.assert_allclose(grad, ref_grad, rtol=0, atol=1e-6 * np.abs(ref_grad).max())
+        else:
+            assert_constant_term(output, tags)
 
 
 def test_ae_loss_in_float64_matches_reference_loop():
@@ -150,13 +160,13 @@ def test_no_person_and_one_person_give_constants():
     tags = torch.randn(2, 17, 8, 8, requires_grad=True)
     joints = torch.zeros(2, 30, 17, 2, dtype=torch.int32)
     push, pull = AELoss("exp")(tags, joints)
-    assert not push.requires_grad and not pull.requires_grad
+    assert_constant_term(push, tags) and assert_constant_term(pull, tags)
     assert push.tolist() == pull.tolist() == [0.0, 0.0]
 
     joints[1, 4, 3] = torch.tensor([3 * 64 + 9, 1])
     joints[1, 4, 5] = torch.tensor([5 * 64 + 10, 1])
     push, pull = AELoss("max")(tags, joints)
-    assert not push.requires_grad and pull.requires_grad
+    assert_constant_term(push, tags) and pull.requires_grad
     values = tags.detach().reshape(2, -1)[1, [3 * 64 + 9, 5 * 64 + 10]]
     assert pull[0].item() == 0.0
     assert pull[1].item() == pytest.approx(((values - values.mean()) ** 2).mean().item(), rel=1e-6)

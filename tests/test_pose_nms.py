@@ -93,7 +93,7 @@ def per_image(records):
 
 
 def test_valid_path_applies_the_filters(shared, tmp_path):
-    from higherhrnet.engine.valid_run import run_validation
+    from higherhrnet.engine.evaluation import run_validation
 
     reference = json.loads((shared / "tiny" / "pipeline" / "a_flip_single_scale" /
                             "keypoints_val2017_results.json").read_text())

@@ -38,8 +38,9 @@ def _free_port():
 
 def _spawned_worker(local_rank, world_size, port, argv):
     os.environ.update({"RANK": str(local_rank), "LOCAL_RANK": str(local_rank), "WORLD_SIZE": str(world_size),
+                       "LOCAL_WORLD_SIZE": str(world_size),
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
-    from higherhrnet.engine.train_run import run_training
+    from higherhrnet.engine.training import run_training
     run_training(parse_args(argv))
 
 
@@ -56,7 +57,7 @@ def main(argv=None):
     if not launched_by_torchrun() and cfg.MULTIPROCESSING_DISTRIBUTED and num_gpus > 1:
         mp.spawn(_spawned_worker, nprocs=num_gpus, args=(num_gpus, _free_port(), argv))
         return
-    from higherhrnet.engine.train_run import run_training
+    from higherhrnet.engine.training import run_training
     run_training(args)
 
 

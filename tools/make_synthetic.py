@@ -10,8 +10,8 @@ import argparse
 import os
 import time
 
-from higherhrnet.data.synthetic import (DEFAULT_IMAGE_SIZE, DEFAULT_MAX_PEOPLE, DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL,
-                                        generate_dataset)
+from higherhrnet.synthetic import (DEFAULT_IMAGE_SIZE, DEFAULT_MAX_PEOPLE, DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL,
+                                   generate_dataset)
 
 
 def parse_args():

@@ -25,10 +25,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from higherhrnet.engine.valid_run import UserError, run_validation
+    from higherhrnet.engine.evaluation import run_validation
+    from higherhrnet.errors import REPORTED_ERRORS
     try:
         run_validation(args.cfg, args.opts, show_progress=not args.no_progress)
-    except UserError as error:
+    except REPORTED_ERRORS as error:
         sys.exit(f"error: {error}")
 
 

@@ -372,7 +372,7 @@ def build_predictor(args):
 
 def main(argv=None):
     """Command-line entry point; returns the exit status (0 ok, 1 nothing processed, 2 setup error)."""
-    from higherhrnet.engine.valid_run import UserError
+    from higherhrnet.errors import REPORTED_ERRORS
 
     args = parse_args(argv)
     if args.max_frames < 0:
@@ -383,7 +383,7 @@ def main(argv=None):
               file=sys.stderr)
     try:
         predictor = build_predictor(args)
-    except (*UserError, OSError) as error:
+    except (*REPORTED_ERRORS, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     show = args.show

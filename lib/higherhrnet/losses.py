@@ -124,18 +124,14 @@ class AELoss(nn.Module):
         slots_per_person = slot_weight.sum(dim=2)  # (B, P)
         person_used = slots_per_person > 0  # (B, P)
         num_used = person_used.sum(dim=1)  # (B,) = K
-        zeros = torch.zeros(batch_size, dtype=tags.dtype, device=tags.device)
 
-        if not bool((num_used > 0).any()):
-            return zeros, zeros.clone()
+        # No early exit for K = 0 or K = 1 (it would need a host sync): the formulas below give 0 there.
         slot_count = slots_per_person.clamp(min=1)
         mean_tags = person_tags.sum(dim=2) / slot_count  # (B, P) = h_p, 0 for unused rows
         deviation = torch.where(visible, person_tags - mean_tags[:, :, None], 0.0)
         person_pull = (deviation ** 2).sum(dim=2) / slot_count  # (B, P), 0 for unused rows
         pull = person_pull.sum(dim=1) / num_used.clamp(min=1).to(tags.dtype)  # 0 where K = 0
 
-        if not bool((num_used > 1).any()):
-            return zeros, pull
         diff = mean_tags[:, :, None] - mean_tags[:, None, :]  # (B, P, P) = h_p - h_q
         if self.loss_type == "exp":
             pair_term = torch.exp(-diff ** 2)
@@ -257,8 +253,9 @@ def total_loss(heatmaps_losses, push_losses, pull_losses):
     Official quirk: push / pull of a stage are added only when that stage has a heatmap loss, so an AE loss
     without heatmap loss was silently dropped; here that case raises ValueError instead.
 
-    Returns (loss, components): loss a 0-dim tensor with autograd graph; components a dict of floats for
-    logging, keys 'stage{s}_heatmaps', 'stage{s}_push', 'stage{s}_pull' for the terms that are on.
+    Returns (loss, components): loss a 0-dim tensor with autograd graph; components a dict of detached 0-dim
+    tensors on the loss's device (read them when logging: no host sync per term), keys 'stage{s}_heatmaps',
+    'stage{s}_push', 'stage{s}_pull' for the terms that are on.
     """
     if not len(heatmaps_losses) == len(push_losses) == len(pull_losses):
         raise ValueError(f"loss lists differ in length: heatmaps {len(heatmaps_losses)}, push {len(push_losses)}, "
@@ -275,7 +272,7 @@ def total_loss(heatmaps_losses, push_losses, pull_losses):
             if per_image is None:
                 continue
             batch_mean = per_image.mean(dim=0)
-            components[f"stage{stage}_{name}"] = batch_mean.item()
+            components[f"stage{stage}_{name}"] = batch_mean.detach()
             loss = loss + batch_mean
     if not components:
         raise ValueError("no loss term is on: every stage has heatmaps_loss None")

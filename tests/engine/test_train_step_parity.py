@@ -12,7 +12,7 @@ import torch
 
 from higherhrnet.config import load_config
 from higherhrnet.data.image_io import to_input_tensor
-from higherhrnet.engine.trainer import build_optimizer
+from higherhrnet.engine.training import build_optimizer
 from higherhrnet.losses import MultiLossFactory, total_loss
 from higherhrnet.models import build_model, load_model_weights
 

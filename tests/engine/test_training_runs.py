@@ -157,7 +157,7 @@ def test_bfloat16_autocast_training_on_cpu(repo, shared, tmp_path):
 CHECK_RANKS_AGREE = """
     import hashlib, json, os
     import torch, torch.distributed as dist
-    from higherhrnet.engine import trainer
+    from higherhrnet.engine import training as trainer
     _step = trainer.MixedPrecision.backward_and_step
     def checked_step(self, loss, optimizer):
         _step(self, loss, optimizer)
@@ -191,7 +191,7 @@ def test_torchrun_two_cpu_processes_keep_identical_weights(repo, shared, tmp_pat
 
 def test_sync_bn_is_converted_under_ddp_on_cuda_devices():
     import logging
-    from higherhrnet.engine.train_run import wrap_for_training
+    from higherhrnet.engine.training import wrap_for_training
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
 
     class NoDDP(Exception):

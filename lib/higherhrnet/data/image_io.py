@@ -10,12 +10,13 @@ import os
 import cv2
 import numpy as np
 import torch
+from higherhrnet.errors import UserError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class ImageReadError(OSError):
+class ImageReadError(UserError, OSError):
     """An image file is missing or cannot be decoded."""
 
 
@@ -114,8 +115,18 @@ def to_input_batch(images):
     return output
 
 
+_TABLES_ON_DEVICE = {}
+
+
+def _table_on(device):
+    """The normalisation table and the channel index as tensors on `device`, copied there once."""
+    if device not in _TABLES_ON_DEVICE:
+        _TABLES_ON_DEVICE[device] = (torch.from_numpy(_normalisation_table()).to(device),
+                                     torch.arange(3, device=device).view(1, 3, 1, 1))
+    return _TABLES_ON_DEVICE[device]
+
+
 def normalise_by_indexing(images):
     """`to_input_batch` by torch indexing (any device): table[channel, value] for uint8 (B, 3, H, W)."""
-    table = torch.from_numpy(_normalisation_table()).to(images.device)
-    channels = torch.arange(3, device=images.device).view(1, 3, 1, 1)
+    table, channels = _table_on(images.device)
     return table[channels, images.long()]

@@ -20,12 +20,13 @@ import zipfile
 from pycocotools.coco import COCO
 
 from .image_io import ImageReadError, decode_image, read_image_rgb, read_image_rgba
+from higherhrnet.errors import UserError
 
 FAMILIES = ("coco", "crowd_pose")
 DATA_FORMATS = ("jpg", "zip")
 
 
-class AnnotationFileError(OSError):
+class AnnotationFileError(UserError, OSError):
     """An annotation file is missing, is not JSON, or is not a COCO-style keypoint file."""
 
 

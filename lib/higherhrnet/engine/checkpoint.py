@@ -7,6 +7,11 @@ containers, so it loads with `torch.load(..., weights_only=True)`.
 
 Atomic write: the file is written to a temporary name in the same directory, flushed to disk, then renamed
 over the target (`os.replace` is atomic on POSIX), so a kill during the write leaves the previous file intact.
+
+Resume (AUTO_RESUME): rank 0 alone looks for the checkpoint and reads it; the decision and the checkpoint
+are broadcast to the other ranks, so every rank resumes from the same state even when the nodes share no
+filesystem. Each rank restores its own RNG states, and the CUDA RNG state of its own device only, so a
+resumed run may use another number of GPUs per node at the same world size.
 """
 import os
 import random
@@ -15,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from higherhrnet.errors import UserError
 
 CHECKPOINT_NAME = "checkpoint.pth.tar"
 BEST_NAME = "model_best.pth.tar"
 FINAL_NAME = "final_state.pth"
 
 
-class ResumeError(RuntimeError):
+class ResumeError(UserError, RuntimeError):
     """A training checkpoint cannot be used to resume."""
 
 
@@ -42,8 +48,11 @@ def atomic_torch_save(obj, path):
         raise
 
 
-def capture_rng_states():
-    """The states of every RNG the training touches, as tensors / plain containers."""
+def capture_rng_states(device=None):
+    """The states of every RNG the training touches, as tensors / plain containers.
+
+    device: the process's torch device; on CUDA its generator's state is kept (only that device's).
+    """
     np_state = np.random.get_state()
     states = {
         "torch": torch.get_rng_state(),
@@ -51,20 +60,31 @@ def capture_rng_states():
                   "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
         "python": _to_lists(random.getstate()),
     }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
+    if device is not None and device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
     return states
 
 
-def restore_rng_states(states):
-    """Inverse of capture_rng_states."""
+def restore_rng_states(states, device=None):
+    """Inverse of capture_rng_states, for this process's `device`.
+
+    A CUDA state is restored on `device` only. Checkpoints of earlier versions hold the states of every
+    visible device (a list): the entry of this device's index is used when it exists.
+    """
     torch.set_rng_state(states["torch"])
     np_state = states["numpy"]
     np.random.set_state((np_state["name"], np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
                          np_state["has_gauss"], np_state["cached_gaussian"]))
     random.setstate(_to_tuples(states["python"]))
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+    cuda_state = states.get("cuda")
+    if cuda_state is None or device is None or device.type != "cuda":
+        return
+    if isinstance(cuda_state, (list, tuple)):
+        index = device.index or 0
+        if index >= len(cuda_state):
+            return
+        cuda_state = cuda_state[index]
+    torch.cuda.set_rng_state(cuda_state, device)
 
 
 def _to_lists(value):
@@ -110,3 +130,47 @@ def load_training_checkpoint(path):
     if missing:
         raise ResumeError(f"{path}: not a training checkpoint (missing keys {missing})")
     return checkpoint
+
+
+def read_for_resume(checkpoint_file, enabled):
+    """The checkpoint to resume from, on every rank, or None: rank 0 decides and reads, then broadcasts.
+
+    enabled: AUTO_RESUME. Only rank 0's view of the filesystem counts; the others need no copy of the file.
+    Raises ResumeError (on every rank) when rank 0 finds the file but cannot use it.
+    """
+    from .distributed import broadcast_object, is_main_process
+
+    outcome = None
+    if is_main_process() and enabled and Path(checkpoint_file).exists():
+        try:
+            outcome = ("checkpoint", load_training_checkpoint(checkpoint_file))
+        except ResumeError as error:
+            outcome = ("error", str(error))
+    outcome = broadcast_object(outcome)
+    if outcome is None:
+        return None
+    kind, value = outcome
+    if kind == "error":
+        raise ResumeError(value)
+    return value
+
+
+def resume_into(checkpoint, model, optimizer, lr_scheduler, scaler, place, logger):
+    """Restore the training state of `checkpoint` (from read_for_resume); returns (begin_epoch, global_step).
+
+    model: the unwrapped network (every rank loads the same broadcast checkpoint, so the replicas agree);
+    scaler: the GradScaler or None; place: this process's engine.distributed.ProcessPlace.
+    The RNG states are restored last: call this after everything that draws random numbers at start-up.
+    """
+    model.load_state_dict(checkpoint["state_dict"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    if checkpoint.get("lr_scheduler") is not None:
+        lr_scheduler.load_state_dict(checkpoint["lr_scheduler"])
+    if scaler is not None and checkpoint.get("grad_scaler") is not None:
+        scaler.load_state_dict(checkpoint["grad_scaler"])
+    rng_states = checkpoint.get("rng_states")
+    if rng_states is not None and len(rng_states) == place.world_size:
+        restore_rng_states(rng_states[place.rank], place.device)
+    else:
+        logger.warning("checkpoint has no RNG states for this world size: the resumed run is not bit-exact")
+    return checkpoint["epoch"], checkpoint.get("global_step", 0)

@@ -4,9 +4,10 @@
     tb_log_dir       = LOG_DIR    / <same dataset> / MODEL.NAME / <cfg name>_<YYYY-mm-dd-HH-MM>
     log file         = final_output_dir / <phase>_<YYYY-mm-dd-HH-MM>_rank<rank>.log
 
-Only the main process (rank 0) creates directories and writes the log file; other ranks wait until the
-directories exist (the official code polls too) and print warnings and errors to stderr only, so that a
-multi-process run writes its files from rank 0 alone.
+Only the main process (rank 0) creates directories and writes the log file; other ranks need no folder
+(checkpoints are read on rank 0 and broadcast, see engine/checkpoint.py) and print warnings and errors to
+stderr only, so a multi-node run works without a filesystem shared between the nodes. The official code
+makes the other ranks poll for rank 0's folder instead.
 """
 import logging
 import os
@@ -24,43 +25,43 @@ def run_directories(cfg, cfg_file, time_str):
     return final_output_dir, tb_log_dir
 
 
-def _wait_for(path, timeout_s=600.0, poll_s=0.5):
-    start = time.time()
-    while not path.exists():
-        if time.time() - start > timeout_s:
-            raise TimeoutError(f"{path}: not created by rank 0 within {timeout_s:.0f} s")
-        time.sleep(poll_s)
-
-
 def create_logger(cfg, cfg_file, phase, rank=0):
     """Create the run directories (rank 0) and a logger writing to the log file (and console on rank 0).
 
-    Returns (logger, final_output_dir: Path, tb_log_dir: Path).
+    Returns (logger, final_output_dir: Path, tb_log_dir: Path). `file_logger()` then writes to the log file
+    alone (rank 0), for what belongs in the record but not on the terminal (the full config).
     """
     time_str = time.strftime("%Y-%m-%d-%H-%M")
     final_output_dir, tb_log_dir = run_directories(cfg, cfg_file, time_str)
     if rank == 0:
         final_output_dir.mkdir(parents=True, exist_ok=True)
         tb_log_dir.mkdir(parents=True, exist_ok=True)
-    else:
-        _wait_for(final_output_dir)
 
-    logger = logging.getLogger("higherhrnet")
-    logger.propagate = False
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
+    logger, record = logging.getLogger("higherhrnet"), file_logger()
+    for each in (logger, record):
+        each.propagate = False
+        for handler in list(each.handlers):
+            each.removeHandler(handler)
+            handler.close()
     formatter = logging.Formatter("%(asctime)-15s %(message)s")
     if rank == 0:
         logger.setLevel(logging.INFO)
+        record.setLevel(logging.INFO)
         file_handler = logging.FileHandler(final_output_dir / f"{phase}_{time_str}_rank{rank}.log")
         console = logging.StreamHandler(sys.stdout)
         for handler in (file_handler, console):
             handler.setFormatter(formatter)
             logger.addHandler(handler)
+        record.addHandler(file_handler)
     else:
         logger.setLevel(logging.WARNING)
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter(f"[rank {rank}] %(asctime)-15s %(message)s"))
         logger.addHandler(console)
+        record.setLevel(logging.CRITICAL + 1)
     return logger, final_output_dir, tb_log_dir
+
+
+def file_logger():
+    """The logger that writes to the run's log file only (configured by `create_logger`)."""
+    return logging.getLogger("higherhrnet.file")

@@ -10,6 +10,7 @@ person) and `categories`. What each annotation must carry depends on the metric:
 """
 import json
 import os
+from higherhrnet.errors import UserError
 
 COCO_ANNOTATION_KEYS = ("image_id", "category_id", "keypoints", "num_keypoints", "iscrowd", "area", "bbox")
 CROWDPOSE_ANNOTATION_KEYS = ("image_id", "category_id", "keypoints", "num_keypoints", "iscrowd", "bbox")
@@ -18,7 +19,7 @@ CROWDPOSE_IMAGE_KEYS = ("id", "crowdIndex")
 TOP_LEVEL_KEYS = ("images", "annotations", "categories")
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserError, ValueError):
     """An annotation file is missing, is not JSON, or lacks what the evaluator needs."""
 
 

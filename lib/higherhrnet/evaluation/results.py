@@ -14,12 +14,13 @@ import os
 import numpy as np
 
 from higherhrnet.evaluation.annotations import read_json_file
+from higherhrnet.errors import UserError
 
 PERSON_CATEGORY_ID = 1
 RECORD_KEYS = ("image_id", "category_id", "keypoints", "score")
 
 
-class ResultsFileError(ValueError):
+class ResultsFileError(UserError, ValueError):
     """A results file is missing, is not JSON, or its records are malformed."""
 
 

@@ -1,5 +1,6 @@
 """Export to ONNX and the onnxruntime stand-in for the network.
 
+    names.py         the graphs' input and output names
     onnx_export.py   export_onnx(): the network (or network + stage averaging + max-pool NMS) to an ONNX
                      file with dynamic batch / height / width; compare_with_torch(): onnxruntime vs PyTorch
     onnx_runtime.py  OnnxNetwork: an onnxruntime session called like the torch network, so that
@@ -8,8 +9,8 @@
 
 onnx / onnxruntime are imported only when used.
 """
-from higherhrnet.export.onnx_export import (INPUT_NAME, POSTPROCESS_OUTPUT_NAMES, NetworkWithPostprocess,
-                                            compare_with_torch, export_onnx, raw_output_names)
+from higherhrnet.export.names import INPUT_NAME, POSTPROCESS_OUTPUT_NAMES, raw_output_names
+from higherhrnet.export.onnx_export import NetworkWithPostprocess, compare_with_torch, export_onnx
 from higherhrnet.export.onnx_runtime import OnnxModelError, OnnxNetwork, network_output_channels
 
 __all__ = ["INPUT_NAME", "POSTPROCESS_OUTPUT_NAMES", "NetworkWithPostprocess", "OnnxModelError", "OnnxNetwork",

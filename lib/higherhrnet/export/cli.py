@@ -119,12 +119,12 @@ def run_export(args):
 
 def main(argv=None):
     """Entry point of tools/export_onnx.py; returns the exit status."""
-    from higherhrnet.engine.valid_run import UserError
+    from higherhrnet.errors import REPORTED_ERRORS
 
     args = parse_args(argv)
     try:
         largest = run_export(args)
-    except (*UserError, OSError) as error:
+    except (*REPORTED_ERRORS, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0 if largest <= args.atol else 1

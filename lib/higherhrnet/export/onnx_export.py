@@ -17,6 +17,7 @@ multiples of 64):
 Export uses PyTorch's TorchScript exporter (`torch.onnx.export(..., dynamo=False)`): the dynamo exporter
 needs the `onnxscript` package, which is not a dependency.
 """
+import copy
 import os
 import warnings
 
@@ -25,15 +26,15 @@ import torch
 import torch.nn.functional as F
 
 from higherhrnet.codec import aggregate_stage_outputs
+from higherhrnet.export.names import INPUT_NAME, POSTPROCESS_OUTPUT_NAMES, raw_output_names
+from higherhrnet.export.onnx_runtime import OnnxNetwork
 
-INPUT_NAME = "image"
-POSTPROCESS_OUTPUT_NAMES = ("heatmaps", "tags", "heatmaps_nms")
 DEFAULT_OPSET = 17
 
 
-def raw_output_names(num_stages):
-    """ONNX output names of the raw network: stage0, stage1, ... (finest stage last)."""
-    return [f"stage{stage}" for stage in range(num_stages)]
+def _cpu_copy_for_export(module):
+    """An eval-mode CPU copy of `module`: the caller's model keeps its device and its train/eval mode."""
+    return copy.deepcopy(module).cpu().eval()
 
 
 class NetworkWithPostprocess(torch.nn.Module):
@@ -84,13 +85,13 @@ class NetworkWithPostprocess(torch.nn.Module):
 def export_onnx(module, path, *, example_size_hw=(256, 256), opset_version=DEFAULT_OPSET):
     """Export `module` (the network, or a `NetworkWithPostprocess`) to `path` with dynamic N, H, W; returns path.
 
-    The module is put in eval mode and traced on a zero input (1, 3, *example_size_hw) on the CPU; the
+    An eval-mode CPU copy of the module is traced on a zero input (1, 3, *example_size_hw); the
     ONNX model is checked with `onnx.checker`. Output names: `raw_output_names` or POSTPROCESS_OUTPUT_NAMES.
     """
     import onnx
 
     path = os.fspath(path)
-    module = module.eval().cpu()
+    module = _cpu_copy_for_export(module)
     height, width = (int(v) for v in example_size_hw)
     if height % 32 or width % 32:
         raise ValueError(f"example size {height}x{width}: height and width must be multiples of 32")
@@ -127,10 +128,8 @@ def compare_with_torch(onnx_path, module, inputs, threads=0):
     compared with the torch NMS of the ONNX `heatmaps`, since neighbours equal up to float noise make the
     kept pixels of two runtimes differ legitimately.
     """
-    from higherhrnet.export.onnx_runtime import OnnxNetwork
-
     session = OnnxNetwork(onnx_path, threads=threads, raw_network_only=False)
-    module = module.eval().cpu()
+    module = _cpu_copy_for_export(module)
     reports = []
     for network_input in inputs:
         with torch.no_grad():

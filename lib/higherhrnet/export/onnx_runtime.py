@@ -10,10 +10,11 @@ import os
 import numpy as np
 import torch
 
-from higherhrnet.export.onnx_export import POSTPROCESS_OUTPUT_NAMES
+from higherhrnet.export.names import POSTPROCESS_OUTPUT_NAMES, raw_output_names
+from higherhrnet.errors import UserError
 
 
-class OnnxModelError(ValueError):
+class OnnxModelError(UserError, ValueError):
     """An ONNX file is missing, unreadable, or not a raw network export matching the config."""
 
 
@@ -73,6 +74,7 @@ class OnnxNetwork:
             raise OnnxModelError(f"{path}: exported with the postprocess outputs ({', '.join(self.output_names)}); "
                                  "the pipeline needs the raw network: export again without --with-postprocess")
         channels = [output.shape[1] for output in outputs]
+        self.output_channels = channels
         if expected_channels is not None and channels != list(expected_channels):
             raise OnnxModelError(f"{path}: stage outputs have {channels} channels but the config expects "
                                  f"{list(expected_channels)}; was it exported from this config?")
@@ -82,9 +84,34 @@ class OnnxNetwork:
         return self
 
     def __call__(self, images):
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"{self.path}: input must be (N, 3, H, W), got {tuple(images.shape)}")
+        if (images.device.type == "cuda" and self.output_names == raw_output_names(len(self.output_names))
+                and "CUDAExecutionProvider" in self.session.get_providers()):
+            return self._run_on_cuda(images)
         array = np.ascontiguousarray(images.detach().to("cpu", torch.float32).numpy())
-        if array.ndim != 4 or array.shape[1] != 3:
-            raise ValueError(f"{self.path}: input must be (N, 3, H, W), got {tuple(array.shape)}")
         outputs = self.session.run(self.output_names, {self.input_name: array})
         return [torch.from_numpy(output).to(images.device) for output in outputs]
+
+    def _run_on_cuda(self, images):
+        """The session run on the GPU through IO binding: input and outputs stay in torch CUDA memory.
+
+        Output shapes come from the graph's strides: stage k of an (N, 3, H, W) input is
+        (N, C_k, H / 4 * 2^k, W / 4 * 2^k), as the HigherHRNet network makes them.
+        """
+        images = images.detach().to(torch.float32).contiguous()
+        batch, _, height, width = images.shape
+        device_id = images.device.index or 0
+        binding = self.session.io_binding()
+        binding.bind_input(self.input_name, "cuda", device_id, np.float32, tuple(images.shape), images.data_ptr())
+        outputs = []
+        for stage, (name, channels) in enumerate(zip(self.output_names, self.output_channels)):
+            shape = (batch, channels, height // 4 * 2 ** stage, width // 4 * 2 ** stage)
+            output = torch.empty(shape, dtype=torch.float32, device=images.device)
+            binding.bind_output(name, "cuda", device_id, np.float32, tuple(output.shape), output.data_ptr())
+            outputs.append(output)
+        binding.synchronize_inputs()
+        self.session.run_with_iobinding(binding)
+        binding.synchronize_outputs()
+        return outputs
 

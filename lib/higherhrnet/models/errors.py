@@ -1,13 +1,14 @@
 """Exceptions of the models package. Messages are one line."""
+from higherhrnet.errors import UserError
 
 
-class ModelConfigError(ValueError):
+class ModelConfigError(UserError, ValueError):
     """MODEL.EXTRA (or another model setting) describes a network that cannot be built."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A weights file is missing, unreadable, or does not fit the model."""
 
 
-class DeviceError(ValueError):
+class DeviceError(UserError, ValueError):
     """A device name is malformed or names a device this machine does not have."""

@@ -1,4 +1,4 @@
-"""Backgrounds and distractor shapes for the synthetic dataset.
+"""Backgrounds, distractor shapes and the camera-like finish of the synthetic images.
 
 Backgrounds are textures (gradients, smooth noise, stripes, checks, blurred blobs), muted towards grey so the
 saturated limb colours of the figures stay the most salient thing, but not always. Distractors are plain

@@ -1,0 +1,16 @@
+"""The error a user's input causes, as opposed to a bug.
+
+Every exception the package raises for bad input (a config key, a file, an image, a checkpoint, a device)
+derives from `UserError`, and its message is one line that names the file or key and what is wrong. The
+command-line tools print such an error as `error: <message>` and exit with status 1; anything else is a
+bug and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """Bad input: a one-line message naming the file or config key and what is wrong with it."""
+
+
+# What the tools report as one line: the package's own UserError, and the standard errors its input
+# checks still raise as ValueError or FileNotFoundError.
+REPORTED_ERRORS = (UserError, FileNotFoundError, ValueError)
