@@ -246,7 +246,8 @@ def format_results(results):
                  "process, its own threads included")
     if env["load_average"][0] > 0.5 * env["cpus"]:
         parts[0] += (f"\nwarning: load average {env['load_average'][0]:.1f} at start on {env['cpus']} CPUs: other "
-                     "processes compete with the measurements, which are then slower and noisier than on an idle machine")
+                     "processes compete with the measurements, which are then slower and noisier than on an "
+                     "idle machine")
     if results.get("decoder"):
         parts += decoder_tables(results["decoder"])
     if results.get("network"):

@@ -4,6 +4,7 @@ Default argument values are those of the official experiment YAMLs (TEST.DETECTI
 NMS 5 / 2, MAX_NUM_PEOPLE 30, TAG_THRESHOLD 1.0, USE_DETECTION_VAL, no IGNORE_TOO_MUCH, tags per joint).
 """
 import functools
+import time
 
 import numpy as np
 import torch
@@ -23,9 +24,17 @@ def _as_tensor(maps, name, ndim):
     return maps.detach().float()
 
 
+def _clock(timings, step, start):
+    """Adds the seconds since `start` (a perf_counter value) to timings[step] when timings is a dict; now."""
+    now = time.perf_counter()
+    if timings is not None:
+        timings[step] = timings.get(step, 0.0) + now - start
+    return now
+
+
 def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_threshold=0.1, tag_threshold=1.0,
           use_detection_val=True, ignore_too_much=False, nms_kernel=5, nms_padding=2, tag_per_joint=True,
-          joint_order=None, matcher="munkres", fast=True):
+          joint_order=None, matcher="munkres", fast=True, timings=None):
     """Decode the aggregated maps of one image into persons (official `HeatmapParser.parse`).
 
     det: (1, J, H, W) float32 heatmaps (tensor or array), or a `ProjectedHeatmaps`; tags: (1, J, H, W, T)
@@ -38,6 +47,8 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
     (official tie-breaking) or 'scipy' (faster, not bit-exact); fast: TEST.FAST_DECODER, the fast path
     (candidates above the threshold only, munkres 1.1.4 re-implemented on arrays, vectorised adjust,
     pruned refine), or the official loops (`reference.py`); both give identical outputs.
+    timings: optional dict; the seconds of each step are added to its keys 'top_k' (NMS + top-k), 'match',
+    'adjust' (with the person scores) and 'refine' (absent when not run).
     Returns (grouped, scores) as officially: grouped = [persons], persons (P, J, 3 + T) float32 with rows
     (x, y, val, tag...) in heatmap pixels (x + 0.5 +- 0.25 after adjust; val 0 = missing); scores = list
     of P np.float32 person scores (mean joint value after adjust, before refine).
@@ -67,20 +78,25 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
                                                          reference.refine_reference)
         matcher = reference.munkres_on_array if matcher == "munkres" else matcher
 
+    start = time.perf_counter()
     tag_k, loc_k, val_k = find_candidates(det, tags, max_people, nms_kernel, nms_padding, tag_per_joint)
+    start = _clock(timings, "top_k", start)
     persons = match_by_tag(
         tag_k[0], loc_k[0], val_k[0], joint_order=joint_order, detection_threshold=detection_threshold,
         tag_threshold=tag_threshold, use_detection_val=use_detection_val, ignore_too_much=ignore_too_much,
         max_people=max_people, matcher=matcher)
+    start = _clock(timings, "match", start)
 
     det_image = det if lazy_det else det[0].cpu().numpy()
     if adjust:
         persons = adjust_joints(persons, det_image)
     scores = refinement.person_scores(persons)
+    start = _clock(timings, "adjust", start)
 
     if refine and len(persons):
         tag_image = tags if lazy_tags else tags[0].cpu().numpy()
         if not tag_per_joint:
             tag_image = np.tile(tag_image, (num_joints, 1, 1, 1))
         persons = refine_joints(persons, det_image, tag_image)
+        _clock(timings, "refine", start)
     return [persons], scores

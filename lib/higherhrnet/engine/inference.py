@@ -24,6 +24,7 @@ from ..codec import (accumulate_scale, aggregate_stage_outputs, build_projected_
                      scales_in_processing_order)
 from ..data.image_io import to_input_tensor
 from ..keypoints import flip_index as dataset_flip_index
+from .machine import warn_if_bf16_emulated
 
 
 @dataclass
@@ -138,6 +139,8 @@ class PosePipeline:
         self.model = model.eval()
         self.settings = settings
         self.device = torch.device(device)
+        if settings.amp and self.device.type == "cpu":
+            warn_if_bf16_emulated()  # bfloat16 autocast: one warning per process where the CPU emulates it
 
     def _autocast(self):
         if not self.settings.amp:
