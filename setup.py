@@ -13,5 +13,8 @@ setup(
                       "faster-coco-eval", "tqdm", "matplotlib", "tensorboard"],
     # pip install 'higherhrnet[onnx]': ONNX export and the onnxruntime backend; [scipy]: TEST.MATCHER scipy
     extras_require={"onnx": ["onnx", "onnxruntime"], "scipy": ["scipy"], "test": ["pytest"]},
-    entry_points={"console_scripts": ["higherhrnet-demo=higherhrnet.demo:main"]},
+    # the tools/ scripts are thin wrappers of the same functions, with the official command lines
+    entry_points={"console_scripts": ["higherhrnet-demo=higherhrnet.demo:main",
+                                      "higherhrnet-export=higherhrnet.export.cli:main",
+                                      "higherhrnet-synthetic=higherhrnet.synthetic.cli:main"]},
 )
