@@ -18,7 +18,7 @@ PARITY_THREADS ?= 1 2
 DEMO_CFG := experiments/synthetic/higher_hrnet/w16_192_demo.yaml
 DEMO_RUN := output/coco_kpt/pose_higher_hrnet/w16_192_demo
 
-.PHONY: venv test test-parity machine lock demo demo-train clean-venv
+.PHONY: venv test test-fast test-parity machine lock demo demo-train clean-venv
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ $(STAMP): $(LOCK) setup.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# The quick loop while developing: no subprocess runs of the tools, no fixture comparisons.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not parity" tests
 
 # The fixture comparisons (pytest marker "parity") at each thread count of PARITY_THREADS.
 test-parity: $(STAMP)

@@ -10,6 +10,11 @@ setup(
     python_requires=">=3.9",
     # torch is installed first, on its own (see the Makefile), so pip never pulls a CUDA build by accident.
     install_requires=["numpy", "opencv-python-headless", "yacs", "pyyaml", "munkres==1.1.4", "pycocotools",
-                      "faster-coco-eval", "tqdm", "matplotlib"],
-    entry_points={"console_scripts": ["higherhrnet-demo=higherhrnet.demo:main"]},
+                      "faster-coco-eval", "tqdm", "matplotlib", "tensorboard"],
+    # pip install 'higherhrnet[onnx]': ONNX export and the onnxruntime backend; [scipy]: TEST.MATCHER scipy
+    extras_require={"onnx": ["onnx", "onnxruntime"], "scipy": ["scipy"], "test": ["pytest"]},
+    # the tools/ scripts are thin wrappers of the same functions, with the official command lines
+    entry_points={"console_scripts": ["higherhrnet-demo=higherhrnet.demo:main",
+                                      "higherhrnet-export=higherhrnet.export.cli:main",
+                                      "higherhrnet-synthetic=higherhrnet.synthetic.cli:main"]},
 )

@@ -64,6 +64,7 @@ def test_folder_gives_overlays_maps_and_official_records(tiny, tmp_path, capsys)
     assert_poses_match_official(records, official, decoder_of_images(pipeline, paths))
 
 
+@pytest.mark.slow
 def test_video_gives_an_overlay_video_and_per_frame_records(tiny, tmp_path, capsys):
     image = cv2.imread(str(tiny["images"] / FOLDER_IMAGES[0]))
     image = cv2.resize(image, (320, 212))
@@ -118,6 +119,7 @@ def test_nothing_readable_exits_1_and_lists_every_input(tiny, tmp_path, capsys, 
     assert "skipped 3 input(s)" in err and err.strip().endswith("error: nothing was processed")
 
 
+@pytest.mark.slow
 def test_setup_errors_are_one_line(tiny, tmp_path, repo):
     script = [sys.executable, str(repo / "tools" / "demo.py")]
     missing = subprocess.run(script + ["--cfg", tiny["cfg"], "--weights", str(tmp_path / "nope.pth"), "--input",

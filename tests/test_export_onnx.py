@@ -23,6 +23,8 @@ from near_ties import assert_poses_match_official, decoder_of_images
 # Two input sizes (and batch sizes) to prove the height, width and batch axes are dynamic.
 INPUTS = [(1, 3, 256, 448), (2, 3, 192, 128)]
 
+pytestmark = pytest.mark.slow  # every test exports a model (seconds each)
+
 
 @pytest.fixture(scope="module")
 def tiny(shared):

@@ -92,6 +92,7 @@ def per_image(records):
     return groups
 
 
+@pytest.mark.slow
 def test_valid_path_applies_the_filters(shared, tmp_path):
     from higherhrnet.engine.evaluation import run_validation
 

@@ -14,3 +14,18 @@ class UserError(Exception):
 # What the tools report as one line: the package's own UserError, and the standard errors its input
 # checks still raise as ValueError or FileNotFoundError.
 REPORTED_ERRORS = (UserError, FileNotFoundError, ValueError)
+
+
+class MissingDependencyError(UserError, ImportError):
+    """An optional package (an extra of setup.py) that a feature needs is not installed."""
+
+
+def import_optional(module, extra):
+    """Import `module` (e.g. 'onnxruntime'), or raise MissingDependencyError naming the pip extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise MissingDependencyError(f"{module} is not installed ({error}); install it with "
+                                     f"pip install 'higherhrnet[{extra}]'") from error

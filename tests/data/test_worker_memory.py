@@ -37,6 +37,7 @@ def run_child(mode, extra_env=None):
     return json.loads(output)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_glibc() is None, reason="the allocator setting exists only with glibc (Linux)")
 def test_keep_freed_memory_stops_page_faults_of_reused_buffers():
     default = run_child("off")

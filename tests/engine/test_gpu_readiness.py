@@ -209,6 +209,7 @@ def test_the_normalisation_table_is_copied_to_a_device_once():
     assert image_io._table_on(META)[0] is table[0] and first.device == META
 
 
+@pytest.mark.slow
 def test_onnx_export_works_on_a_copy(tmp_path, tiny_cfg):
     from higherhrnet.export import export_onnx
 

@@ -56,6 +56,7 @@ FIXED_BATCH = ["DATASET.MAX_ROTATION", "0", "DATASET.MIN_SCALE", "1.0", "DATASET
                "DATASET.MAX_TRANSLATE", "0", "DATASET.FLIP", "0.0"]
 
 
+@pytest.mark.slow
 def test_short_training_run_learns_writes_checkpoints_and_evaluates(repo, shared, tmp_path):
     completed = train(repo, shared, tmp_path, ["TRAIN.END_EPOCH", "12", "TRAIN.IMAGES_PER_GPU", "4",
                                                "TRAIN.LR", "0.002", *FIXED_BATCH])
@@ -102,6 +103,7 @@ def _assert_same_training_state(a, b):
             assert torch.equal(value, optimizer_b["state"][index][name]), (index, name)
 
 
+@pytest.mark.slow
 def test_resume_is_exact(repo, shared, tmp_path):
     straight, split = tmp_path / "straight", tmp_path / "split"
     straight.mkdir(), split.mkdir()
@@ -128,6 +130,7 @@ KILL_DURING_SECOND_CHECKPOINT = """
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_checkpoint_write_resumes_from_the_last_good_one(repo, shared, tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
     reference.mkdir(), killed.mkdir()
@@ -146,6 +149,7 @@ def test_sigkill_during_a_checkpoint_write_resumes_from_the_last_good_one(repo, 
     _assert_same_training_state(_state(output_dir(reference)), _state(out))
 
 
+@pytest.mark.slow
 def test_bfloat16_autocast_training_on_cpu(repo, shared, tmp_path):
     completed = train(repo, shared, tmp_path, ["TRAIN.END_EPOCH", "2", "FP16.ENABLED", "True",
                                                "FP16.DYNAMIC_LOSS_SCALE", "True"])
@@ -172,6 +176,7 @@ CHECK_RANKS_AGREE = """
 """
 
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_processes_keep_identical_weights(repo, shared, tmp_path, monkeypatch):
     digest_file = tmp_path / "digests.jsonl"
     monkeypatch.setenv("DIGEST_FILE", str(digest_file))

@@ -34,6 +34,7 @@ def test_ap_is_read_from_the_logged_table(check_gpu):
     assert check_gpu.ap_from_output("no table") is None
 
 
+@pytest.mark.slow
 def test_cpu_steps_pass_and_gpu_steps_are_skipped_without_cuda(repo, tmp_path):
     completed = subprocess.run([sys.executable, str(repo / "tools" / "check_gpu.py"), "--images", "3",
                                 "--iterations", "3", "--work-dir", str(tmp_path)],

@@ -61,6 +61,7 @@ def test_valid_script_reproduces_the_official_results(repo, shared, tmp_path, se
     assert "CPU capability" in first_line and "torch threads" in first_line, first_line
 
 
+@pytest.mark.slow
 def test_valid_script_errors_are_one_line(repo, shared, tmp_path):
     missing = run_valid(repo, shared, tmp_path, ["TEST.MODEL_FILE", str(tmp_path / "nope.pth")])
     assert missing.returncode != 0
@@ -80,6 +81,7 @@ def _sample_copy(shared, root):
     return root
 
 
+@pytest.mark.slow
 def test_valid_script_bad_data_gives_one_line_errors(repo, shared, tmp_path):
     root = _sample_copy(shared, tmp_path / "coco")
     (root / "images" / "val2017" / "000000040083.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
@@ -102,6 +104,7 @@ def test_valid_script_bad_data_gives_one_line_errors(repo, shared, tmp_path):
     assert absent.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.slow
 def test_valid_script_without_detections_prints_zeros_and_warns(repo, shared, tmp_path):
     completed = run_valid(repo, shared, tmp_path, ["TEST.DETECTION_THRESHOLD", "2.0"])
     assert completed.returncode == 0, completed.stderr[-2000:]

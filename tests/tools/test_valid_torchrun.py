@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 RESULTS = ("output", "coco_kpt", "pose_higher_hrnet", "tiny_coco", "results", "keypoints_val2017_results.json")
 
 
@@ -18,6 +20,7 @@ def _valid(repo, shared, workdir, launcher=()):
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600, env=env)
 
 
+@pytest.mark.slow
 def test_two_process_evaluation_writes_the_single_process_results(repo, shared, tmp_path):
     single, double = tmp_path / "single", tmp_path / "double"
     single.mkdir(), double.mkdir()

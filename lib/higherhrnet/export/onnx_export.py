@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from higherhrnet.errors import import_optional
 from higherhrnet.codec import aggregate_stage_outputs
 from higherhrnet.export.names import INPUT_NAME, POSTPROCESS_OUTPUT_NAMES, raw_output_names
 from higherhrnet.export.onnx_runtime import OnnxNetwork
@@ -88,7 +89,7 @@ def export_onnx(module, path, *, example_size_hw=(256, 256), opset_version=DEFAU
     An eval-mode CPU copy of the module is traced on a zero input (1, 3, *example_size_hw); the
     ONNX model is checked with `onnx.checker`. Output names: `raw_output_names` or POSTPROCESS_OUTPUT_NAMES.
     """
-    import onnx
+    onnx = import_optional("onnx", "onnx")
 
     path = os.fspath(path)
     module = _cpu_copy_for_export(module)

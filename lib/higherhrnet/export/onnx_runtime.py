@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from higherhrnet.export.names import POSTPROCESS_OUTPUT_NAMES, raw_output_names
-from higherhrnet.errors import UserError
+from higherhrnet.errors import UserError, import_optional
 
 
 class OnnxModelError(UserError, ValueError):
@@ -43,7 +43,7 @@ class OnnxNetwork:
 
     def __init__(self, path, expected_channels=None, device="cpu", threads=0, raw_network_only=True,
                  session_config=None):
-        import onnxruntime
+        onnxruntime = import_optional("onnxruntime", "onnx")
 
         path = os.fspath(path)
         if not os.path.isfile(path):
