@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocess runs of tools/benchmark.py
+
 SECTIONS = ["decoder", "network", "shapes", "latency", "train", "pipeline", "accuracy"]
 IMAGE_STAGES = ["read", "resize", "forward", "forward_flip", "aggregation", "top_k", "match", "adjust", "refine",
                 "back_projection", "evaluation"]
