@@ -14,7 +14,7 @@ and what they share:
     isolated.py, tasks.py   every measurement in a fresh process (tools/benchmark.py --child)
     inputs.py               config and seeded network, sample images and their annotations
     timing.py               medians after warm-up; first call against warmed calls
-    decoder_stages.py       the decoder's stages timed one by one, fast and reference paths
+    decoder_stages.py       the real decoder per stage (parse(timings=...)), fast and reference paths
     data_pipeline.py        samples/s of a dataset and of DataLoaders
     targets.json, targets.py  the project's speed goals, checked against each run
     report.py               the results as plain-text tables
