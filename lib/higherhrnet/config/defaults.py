@@ -120,7 +120,7 @@ _C.LOSS.PULL_LOSS_FACTOR = (0.001,)  # per stage: weight of the tag pull term
 # ----------------------------------------------------------------------------------------------------------
 _C.DATASET = CN()
 _C.DATASET.ROOT = ''  # dataset root directory (joined to DATA_DIR when it does not exist as given)
-_C.DATASET.DATASET = 'coco_kpt'  # training dataset ('coco_kpt' or 'crowd_pose_kpt'); picks the flip index
+_C.DATASET.DATASET = 'coco_kpt'  # training dataset ('coco_kpt' or 'crowd_pose_kpt'); official tables unless DATASET.KEYPOINTS
 _C.DATASET.DATASET_TEST = 'coco'  # test dataset ('coco' or 'crowd_pose')
 _C.DATASET.NUM_JOINTS = 17  # joints per person in the annotations (+1 when WITH_CENTER)
 _C.DATASET.MAX_NUM_PEOPLE = 30  # rows of the joints (tag) target; top-k candidates per joint at test time
