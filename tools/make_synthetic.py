@@ -2,6 +2,7 @@
 
     python tools/make_synthetic.py                       # data/synthetic: 4000 train + 200 val images
     python tools/make_synthetic.py --train 20 --val 10 --out /tmp/synthetic_small
+    python tools/make_synthetic.py --layout ten_joints --no-side-colours --out data/synthetic_ten_joints
 
 Writes <out>/annotations/person_keypoints_{train2017,val2017}.json and <out>/images/{train2017,val2017}/*.jpg.
 The same arguments give byte-identical files, whatever the number of workers.
@@ -11,7 +12,7 @@ import os
 import time
 
 from higherhrnet.synthetic import (DEFAULT_IMAGE_SIZE, DEFAULT_MAX_PEOPLE, DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL,
-                                   generate_dataset)
+                                   SUBSETS, generate_dataset, write_keypoint_subset)
 
 
 def parse_args():
@@ -31,6 +32,9 @@ def parse_args():
     parser.add_argument("--no-side-colours", dest="side_colours", action="store_false",
                         help="paint left and right limbs alike (mirror-consistent labels: use this when training "
                              "with flip augmentation or testing with flips); default: warm left, cool right")
+    parser.add_argument("--layout", choices=sorted(SUBSETS), default=None,
+                        help="keep only the joints of this keypoint layout (ten_joints: the layout of "
+                             "experiments/synthetic/higher_hrnet/w16_192_ten_joints.yaml); default: all 17")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                         help="rendering processes; the output does not depend on it "
                              "(default: %(default)s = the CPU cores, at most 4)")
@@ -44,6 +48,8 @@ def main():
                              image_size=tuple(args.image_size), max_people=args.max_people,
                              side_colours=args.side_colours, workers=args.workers,
                              progress=True)
+    if args.layout:
+        write_keypoint_subset(args.out, SUBSETS[args.layout])
     seconds = time.perf_counter() - start
     total = args.train + args.val
     print(f"{total} images in {seconds:.1f} s ({1000 * seconds / max(total, 1):.1f} ms per image)")

@@ -1,7 +1,7 @@
 """A 10-joint layout from the YAML alone: tools/dist_train.py (flip augmentation) then tools/valid.py (flip test).
 
-The dataset is the synthetic generator's output with 7 of the 17 joints dropped (the layout of
-experiments/synthetic/higher_hrnet/w16_192_ten_joints.yaml: shoulders, elbows, wrists, hips, ankles).
+The dataset is the synthetic generator's output with 7 of the 17 joints dropped (`synthetic.TEN_JOINTS`, the
+layout of experiments/synthetic/higher_hrnet/w16_192_ten_joints.yaml: shoulders, elbows, wrists, hips, ankles).
 """
 import contextlib
 import io
@@ -15,28 +15,18 @@ import numpy as np
 import pytest
 
 from higherhrnet.config import load_config
-from higherhrnet.synthetic import generate_dataset
+from higherhrnet.synthetic import TEN_JOINTS, generate_dataset, write_keypoint_subset
 
 EXPERIMENT = "experiments/synthetic/higher_hrnet/w16_192_ten_joints.yaml"
-KEPT_COCO_JOINTS = [5, 6, 7, 8, 9, 10, 11, 12, 15, 16]
 SMALL = ["DATASET.INPUT_SIZE", "128", "DATASET.OUTPUT_SIZE", "[32, 64]", "TRAIN.IMAGES_PER_GPU", "4",
          "WORKERS", "0", "DEBUG.DEBUG", "False", "PRINT_FREQ", "1", "TRAIN.LR", "0.005", "TEST.WORKERS", "0"]
 
 
-def write_ten_joint_dataset(root, keypoints):
-    """Synthetic COCO-format folder whose annotations keep only KEPT_COCO_JOINTS, with the layout's category."""
+def write_ten_joint_dataset(root):
+    """Synthetic COCO-format folder cut down to the 10-joint layout (as `make_synthetic.py --layout ten_joints`)."""
     generate_dataset(root, seed=3, num_train=8, num_val=4, image_size=(112, 144), max_people=2,
                      side_colours=False)
-    for split in ("train2017", "val2017"):
-        path = root / "annotations" / f"person_keypoints_{split}.json"
-        data = json.loads(path.read_text())
-        for annotation in data["annotations"]:
-            joints = np.asarray(annotation["keypoints"]).reshape(17, 3)[KEPT_COCO_JOINTS]
-            annotation["keypoints"] = joints.reshape(-1).tolist()
-            annotation["num_keypoints"] = int(np.count_nonzero(joints[:, 2]))
-        data["categories"][0]["keypoints"] = list(keypoints.NAMES)
-        data["categories"][0]["skeleton"] = [[a + 1, b + 1] for a, b in keypoints.SKELETON]
-        path.write_text(json.dumps(data))
+    write_keypoint_subset(root, TEN_JOINTS)
 
 
 def run_tool(repo, workdir, tool, opts):
@@ -49,7 +39,11 @@ def run_tool(repo, workdir, tool, opts):
 def test_ten_joint_layout_trains_and_validates_with_flips(repo, tmp_path):
     keypoints = load_config(str(repo / EXPERIMENT)).DATASET.KEYPOINTS
     root = tmp_path / "ten_joints"
-    write_ten_joint_dataset(root, keypoints)
+    assert tuple(keypoints.NAMES) == TEN_JOINTS.names  # the file's names must agree with the YAML's
+    write_ten_joint_dataset(root)
+    annotations = json.loads((root / "annotations" / "person_keypoints_train2017.json").read_text())
+    assert len(annotations["annotations"][0]["keypoints"]) == 30
+    assert annotations["categories"][0]["skeleton"][0] == [1, 2]
     opts = ["DATASET.ROOT", str(root), *SMALL]
 
     trained = run_tool(repo, tmp_path, "dist_train.py", [*opts, "TRAIN.END_EPOCH", "2"])
