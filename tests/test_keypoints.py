@@ -62,13 +62,15 @@ ERRORS = [
     (['DATASET.NUM_JOINTS', '11', 'MODEL.NUM_JOINTS', '11', 'DATASET.KEYPOINTS.NAMES', '[]'],
      ['DATASET.KEYPOINTS.OKS_SIGMAS has 10 entries', '11 joints']),
     (['MODEL.NUM_JOINTS', '9'], ['MODEL.NUM_JOINTS is 9 but DATASET.NUM_JOINTS is 10']),
-    (['DATASET.KEYPOINTS.FLIP_PAIRS', '[[0, 10]]'], ['DATASET.KEYPOINTS.FLIP_PAIRS pair [0, 10]', 'index 10 outside 0..9']),
+    (['DATASET.KEYPOINTS.FLIP_PAIRS', '[[0, 10]]'],
+     ['DATASET.KEYPOINTS.FLIP_PAIRS pair [0, 10]', 'index 10 outside 0..9']),
     (['DATASET.KEYPOINTS.FLIP_PAIRS', '[[0, 1], [1, 2]]'], ['DATASET.KEYPOINTS.FLIP_PAIRS', 'joint 1 is in two pairs']),
     (['DATASET.KEYPOINTS.FLIP_PAIRS', '[[0, 1, 2]]'], ['DATASET.KEYPOINTS.FLIP_PAIRS entry [0, 1, 2] is not a pair']),
     (['DATASET.KEYPOINTS.FLIP_PAIRS', '[]'], ['DATASET.KEYPOINTS.FLIP_PAIRS is empty but flipping is on', '[[k, k]]']),
-    (['DATASET.KEYPOINTS.OKS_SIGMAS', str([0.1] * 9 + [0.0])], ['DATASET.KEYPOINTS.OKS_SIGMAS entry 0.0 is not a positive']),
-    (['DATASET.KEYPOINTS.OKS_SIGMAS', '[]'], ['NUM_JOINTS 10', 'not an official layout', 'set DATASET.KEYPOINTS.OKS_SIGMAS',
-                                              'DATASET.KEYPOINTS.FLIP_PAIRS']),
+    (['DATASET.KEYPOINTS.OKS_SIGMAS', str([0.1] * 9 + [0.0])],
+     ['DATASET.KEYPOINTS.OKS_SIGMAS entry 0.0 is not a positive']),
+    (['DATASET.KEYPOINTS.OKS_SIGMAS', '[]'],
+     ['NUM_JOINTS 10', 'not an official layout', 'set DATASET.KEYPOINTS.OKS_SIGMAS', 'DATASET.KEYPOINTS.FLIP_PAIRS']),
     (['DATASET.KEYPOINTS.JOINT_ORDER', '[0, 1, 2, 3, 4, 5, 6, 7, 8, 8]'],
      ['DATASET.KEYPOINTS.JOINT_ORDER', 'not a permutation of 0..9']),
     (['DATASET.KEYPOINTS.NAMES', '["a", "b"]'], ['DATASET.KEYPOINTS.NAMES has 2 entries', '10 joints']),
@@ -97,3 +99,10 @@ def test_names_must_agree_with_the_annotation_file():
                      category, 'f.json')
     with pytest.raises(KeypointLayoutError, match='f.json: categories\\[0\\].keypoints has 3 joints but'):
         build_layout('coco_kpt', 17, False, _keypoints(), True, category, 'f.json')
+
+
+def test_file_names_of_another_count_name_the_file():
+    category = {'keypoints': ['a', 'b']}
+    with pytest.raises(KeypointLayoutError, match='f.json: categories\\[0\\].keypoints has 2 joints but '
+                                                  'DATASET.NUM_JOINTS gives 3'):
+        build_layout('coco_kpt', 3, False, _keypoints(OKS_SIGMAS=SIGMAS3), False, category, 'f.json')

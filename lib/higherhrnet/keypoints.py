@@ -232,17 +232,20 @@ def build_layout(dataset_name, num_joints, with_center, keypoints, flips_on, cat
         _check_file_names(official.names, category, category_source, from_config=False)
         return official
     if official is None and not given["OKS_SIGMAS"]:
-        expected = f"{dataset_name} has {OFFICIAL_NUM_JOINTS[family]}, +1 with WITH_CENTER" if family else "no official layout"
+        expected = (f"{dataset_name} has {OFFICIAL_NUM_JOINTS[family]}, +1 with WITH_CENTER" if family
+                    else "no official layout")
         raise KeypointLayoutError(
             f"DATASET.NUM_JOINTS {num_joints} (WITH_CENTER {with_center}) is not an official layout "
             f"({expected}); set DATASET.KEYPOINTS.OKS_SIGMAS ({body_joints} values) and "
             "DATASET.KEYPOINTS.FLIP_PAIRS (or turn DATASET.FLIP and TEST.FLIP_TEST off)")
 
-    names = tuple(str(n) for n in given["NAMES"]) or _category_names(category) or (
-        official.names if official else tuple(f"joint_{k}" for k in range(body_joints)))
-    _checked_length(names, "NAMES" if given["NAMES"] else "NAMES (from categories[0].keypoints)", body_joints)
     if given["NAMES"]:
+        names = _checked_length(tuple(str(n) for n in given["NAMES"]), "NAMES", body_joints)
         _check_file_names(names, category, category_source, from_config=True)
+    else:
+        names = official.names if official else tuple(f"joint_{k}" for k in range(body_joints))
+        _check_file_names(names, category, category_source, from_config=False)
+        names = _category_names(category) or names
 
     if given["FLIP_PAIRS"]:
         flip_index = flip_index_from_pairs(given["FLIP_PAIRS"], body_joints)
