@@ -30,7 +30,7 @@ def oks_sigmas(num_joints):
     if num_joints in (14, 15):
         return CROWDPOSE_OKS_SIGMAS
     raise ValueError(f"pose NMS: no OKS sigmas known for {num_joints} joints (COCO has 17, CrowdPose 14); "
-                     "pass sigmas explicitly")
+                     "set DATASET.KEYPOINTS.OKS_SIGMAS or pass sigmas explicitly")
 
 
 def keypoint_box_areas(keypoints):
@@ -105,9 +105,11 @@ class PersonFilter:
     sigmas: Optional[Tuple[float, ...]] = None
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg, sigmas=None):
+        """sigmas: the keypoint layout's OKS sigmas (None: chosen from the joint count, official layouts)."""
         return cls(pose_nms=bool(cfg.TEST.POSE_NMS), oks_threshold=float(cfg.TEST.POSE_NMS_OKS),
-                   min_score=float(cfg.TEST.MIN_PERSON_SCORE))
+                   min_score=float(cfg.TEST.MIN_PERSON_SCORE),
+                   sigmas=None if sigmas is None else tuple(float(s) for s in sigmas))
 
     @property
     def enabled(self):

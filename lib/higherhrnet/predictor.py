@@ -30,7 +30,7 @@ from higherhrnet.config import check_config, load_config, merge_opts
 from higherhrnet.data.image_io import read_image_rgb
 from higherhrnet.engine.inference import InferenceSettings, PosePipeline, prepare
 from higherhrnet.evaluation.results import person_record
-from higherhrnet.keypoints import skeleton
+from higherhrnet.keypoints import layout_from_config
 from higherhrnet.models import build_model, load_model_weights, resolve_device
 from higherhrnet.pose_nms import PersonFilter
 from higherhrnet.visualize import draw_skeletons, random_person_colors
@@ -60,6 +60,7 @@ class Prediction(Sequence):
     heatmaps (1, J, H, W) / tags (1, J, H, W, T): the aggregated maps the decoder read, at the scale-1.0
       input size, when predicted with keep_maps=True (else None).
     has_center_joint: the last joint is a person centre (DATASET.WITH_CENTER without TEST.IGNORE_CENTER).
+    joint_names: the names of the body joints (the keypoint layout's, DATASET.KEYPOINTS.NAMES or official).
     """
     raw: List[np.ndarray]
     scores: List[float]
@@ -68,6 +69,7 @@ class Prediction(Sequence):
     heatmaps: Optional[object] = None
     tags: Optional[object] = None
     has_center_joint: bool = False
+    joint_names: tuple = ()
     persons: List[Person] = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -197,9 +199,12 @@ class Predictor:
                 raise ValueError("model= is for the torch backend; the onnx backend reads the .onnx file "
                                  "given as weights")
             network = self._onnx_network(weights, onnx_threads, onnx_session_config)
-        self.settings = InferenceSettings.from_config(self.cfg, self.device)
+        self.layout = layout_from_config(self.cfg)
+        self.joint_names = self.layout.names
+        self.settings = InferenceSettings.from_config(self.cfg, self.device, layout=self.layout)
         self.pipeline = PosePipeline(network, self.settings, self.device)
-        self.person_filter = PersonFilter.from_config(self.cfg)
+        self.person_filter = PersonFilter.from_config(
+            self.cfg, sigmas=None if self.layout.official else self.layout.sigmas_array())
         self.num_joints = self.settings.num_joints
         self.has_center_joint = bool(self.cfg.DATASET.WITH_CENTER and not self.cfg.TEST.IGNORE_CENTER)
 
@@ -243,7 +248,8 @@ class Predictor:
         persons, scores = self.person_filter(persons, scores)
         maps = maps or {}
         return Prediction(list(persons), [float(s) for s in scores], tuple(image_rgb.shape[:2]), self.num_joints,
-                          heatmaps=maps.get("heatmaps"), tags=maps.get("tags"), has_center_joint=self.has_center_joint)
+                          heatmaps=maps.get("heatmaps"), tags=maps.get("tags"), has_center_joint=self.has_center_joint,
+                          joint_names=self.joint_names)
 
     def predict_batch(self, images, color="bgr", keep_maps=False, timings=None):
         """`predict` on each image in turn (the pipeline works one image at a time); returns a list."""
@@ -261,7 +267,7 @@ class Predictor:
         if colors is None:
             colors = random_person_colors(len(prediction), rng=np.random.default_rng(0))
         keypoints = [person.keypoints for person in prediction]
-        return draw_skeletons(image_bgr, keypoints, skeleton(self.num_joints), colors=colors, demo_style=True,
+        return draw_skeletons(image_bgr, keypoints, self.layout.skeleton, colors=colors, demo_style=True,
                               score_threshold=joint_threshold)
 
     def __repr__(self):

@@ -81,15 +81,17 @@ def valid_picture_path(final_output_dir, image_index):
     return os.path.join(final_output_dir, f"result_valid_{image_index}.jpg")
 
 
-def save_valid_picture(path, image_rgb, persons, num_joints, rng=None, demo_style=False, score_threshold=0.0):
+def save_valid_picture(path, image_rgb, persons, num_joints, rng=None, demo_style=False, score_threshold=0.0,
+                       skeleton_pairs=None):
     """Write a test picture: the RGB image as BGR with every person drawn (official style by default).
 
     image_rgb: uint8 (H, W, 3) RGB (not modified). persons: (P, J, C) as for `draw_skeletons`.
-    num_joints: picks the skeleton (17/18 COCO, 14/15 CrowdPose). Returns the drawn BGR image.
+    num_joints: picks the skeleton (17/18 COCO, 14/15 CrowdPose) unless skeleton_pairs (a keypoint
+    layout's limbs) is given. Returns the drawn BGR image.
     """
     image_bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])
-    draw_skeletons(image_bgr, persons, skeleton(num_joints), rng=rng, demo_style=demo_style,
-                   score_threshold=score_threshold)
+    limbs = skeleton(num_joints) if skeleton_pairs is None else skeleton_pairs
+    draw_skeletons(image_bgr, persons, limbs, rng=rng, demo_style=demo_style, score_threshold=score_threshold)
     write_picture(path, image_bgr)
     return image_bgr
 

@@ -21,11 +21,13 @@ def _cfg(root, **dataset):
     cfg.PIN_MEMORY = False
     cfg.MODEL = CfgNode({"TAG_PER_JOINT": True})
     cfg.TRAIN = CfgNode({"IMAGES_PER_GPU": 2})
+    cfg.TEST = CfgNode({"FLIP_TEST": True})
     cfg.DATASET = CfgNode({
         "ROOT": str(root), "DATASET": "coco_kpt", "DATASET_TEST": "coco", "NUM_JOINTS": 17,
         "MAX_NUM_PEOPLE": 30, "TRAIN": "val2017", "TEST": "val2017", "DATA_FORMAT": "jpg", "MAX_ROTATION": 30,
         "MIN_SCALE": 0.75, "MAX_SCALE": 1.5, "SCALE_TYPE": "short", "MAX_TRANSLATE": 40, "INPUT_SIZE": 128,
-        "OUTPUT_SIZE": [32, 64], "FLIP": 0.5, "SIGMA": 2.0, "SCALE_AWARE_SIGMA": False, "WITH_CENTER": False})
+        "OUTPUT_SIZE": [32, 64], "FLIP": 0.5, "SIGMA": 2.0, "SCALE_AWARE_SIGMA": False, "WITH_CENTER": False,
+        "KEYPOINTS": CfgNode({"NAMES": [], "FLIP_PAIRS": [], "SKELETON": [], "OKS_SIGMAS": [], "JOINT_ORDER": []})})
     cfg.DATASET.update(dataset)
     return cfg
 
@@ -67,7 +69,8 @@ def test_build_crowdpose_with_center_and_exact_flip(shared):
 @pytest.mark.parametrize("change,message", [
     ({"SCALE_AWARE_SIGMA": True}, "SCALE_AWARE_SIGMA True is not supported"),
     ({"DATASET": "mpii_kpt"}, "DATASET.DATASET 'mpii_kpt' is not a known dataset"),
-    ({"WITH_CENTER": True}, "NUM_JOINTS is 17, coco_kpt with WITH_CENTER True needs 18"),
+    ({"WITH_CENTER": True}, r"NUM_JOINTS 17 \(WITH_CENTER True\) is not an official layout \(coco_kpt has 17, "
+                            r"\+1 with WITH_CENTER\); set DATASET.KEYPOINTS.OKS_SIGMAS"),
 ])
 def test_build_train_dataset_rejects_bad_configs(coco_root, change, message):
     with pytest.raises(ValueError, match=message):

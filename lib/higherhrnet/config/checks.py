@@ -9,12 +9,15 @@
   DECONV lists cover NUM_DECONVS, kernels 2/3/4;
 * the transition quirk (SPEC 2.3, B23): in stages 3 and 4 the official forward feeds any existing branch whose
   width changes with the previous stage's *last* branch; a config that would hit it is rejected;
-* the added keys hold valid values; several test scales must include 1 (SPEC B13).
+* the added keys hold valid values; several test scales must include 1 (SPEC B13);
+* the keypoint layout: MODEL.NUM_JOINTS equals DATASET.NUM_JOINTS, and DATASET.KEYPOINTS with NUM_JOINTS
+  describe a usable layout (`keypoints.layout_from_config`: lengths, indices, pairs, sigmas, order).
 
 The checks read only the config (no model import), so they run before anything is built.
 """
 import re
 
+from ..keypoints import KeypointLayoutError, layout_from_config
 from .errors import ConfigError
 
 BLOCK_EXPANSION = {'BASIC': 1, 'BOTTLENECK': 4}  # channel expansion of the residual blocks (SPEC 2.1)
@@ -151,9 +154,22 @@ def _check_test_scales(cfg):
               "(SPEC 6.4, B13)")
 
 
+def _check_keypoints(cfg):
+    if cfg.MODEL.NUM_JOINTS != cfg.DATASET.NUM_JOINTS:
+        _fail(f"MODEL.NUM_JOINTS is {cfg.MODEL.NUM_JOINTS} but DATASET.NUM_JOINTS is {cfg.DATASET.NUM_JOINTS}; "
+              "the network needs one heatmap per dataset joint (set both)")
+    for name, value in cfg.DATASET.KEYPOINTS.items():
+        _require_sequence(value, f'DATASET.KEYPOINTS.{name}')
+    try:
+        layout_from_config(cfg)
+    except KeypointLayoutError as error:
+        _fail(str(error))
+
+
 def check_config(cfg):
     """Raise ConfigError (one line) if `cfg` is inconsistent; return None otherwise. See the module docstring."""
     _check_stages(cfg)
     _check_model(cfg)
     _check_added_keys(cfg)
     _check_test_scales(cfg)
+    _check_keypoints(cfg)

@@ -120,7 +120,7 @@ _C.LOSS.PULL_LOSS_FACTOR = (0.001,)  # per stage: weight of the tag pull term
 # ----------------------------------------------------------------------------------------------------------
 _C.DATASET = CN()
 _C.DATASET.ROOT = ''  # dataset root directory (joined to DATA_DIR when it does not exist as given)
-_C.DATASET.DATASET = 'coco_kpt'  # training dataset ('coco_kpt' or 'crowd_pose_kpt'); picks the flip index
+_C.DATASET.DATASET = 'coco_kpt'  # training dataset ('coco_kpt' or 'crowd_pose_kpt'); official tables unless DATASET.KEYPOINTS
 _C.DATASET.DATASET_TEST = 'coco'  # test dataset ('coco' or 'crowd_pose')
 _C.DATASET.NUM_JOINTS = 17  # joints per person in the annotations (+1 when WITH_CENTER)
 _C.DATASET.MAX_NUM_PEOPLE = 30  # rows of the joints (tag) target; top-k candidates per joint at test time
@@ -142,6 +142,12 @@ _C.DATASET.BASE_SIGMA = 2.0  # sigma at BASE_SIZE for the scale-aware sigma
 _C.DATASET.INT_SIGMA = False  # round the scale-aware sigma to an integer
 _C.DATASET.WITH_CENTER = False  # append a person-centre joint (NUM_JOINTS += 1 in update_config)
 _C.DATASET.EXACT_FLIP = False  # [added] False = official flip of joints at R-1-x; True = exact mirror R-x
+_C.DATASET.KEYPOINTS = CN()  # [added] your own joint layout (docs/keypoint_layouts.md); empty = official tables
+_C.DATASET.KEYPOINTS.NAMES = []  # [added] joint names; empty = the annotation file's categories[0].keypoints
+_C.DATASET.KEYPOINTS.FLIP_PAIRS = []  # [added] [[left, right], ...] 0-based swapped by flips; [k, k] = no side
+_C.DATASET.KEYPOINTS.SKELETON = []  # [added] [[a, b], ...] 0-based limbs for pictures; empty = categories[0].skeleton
+_C.DATASET.KEYPOINTS.OKS_SIGMAS = []  # [added] one OKS sigma per joint (evaluation, pose NMS); needed for own layouts
+_C.DATASET.KEYPOINTS.JOINT_ORDER = []  # [added] grouping order, a permutation of 0..J-1; empty = official or 0..J-1
 
 # ----------------------------------------------------------------------------------------------------------
 # Training schedule and optimiser
@@ -216,7 +222,8 @@ ADDED_KEYS = (
     'DEVICE', 'DATASET.EXACT_FLIP', 'TRAIN.SEED', 'TRAIN.ADAM_USE_WD', 'TRAIN.LEGACY_NO_SET_EPOCH', 'TRAIN.VAL_FREQ',
     'MODEL.EXTRA.STAGE1.BLOCK', 'MODEL.EXTRA.STAGE1.NUM_BLOCKS', 'MODEL.EXTRA.STAGE1.NUM_CHANNELS',
     'TEST.MATCHER', 'TEST.FAST_DECODER', 'TEST.AMP', 'TEST.BATCH_FLIP', 'TEST.WORKERS', 'TEST.POSE_NMS',
-    'TEST.POSE_NMS_OKS', 'TEST.MIN_PERSON_SCORE',
+    'TEST.POSE_NMS_OKS', 'TEST.MIN_PERSON_SCORE', 'DATASET.KEYPOINTS.NAMES', 'DATASET.KEYPOINTS.FLIP_PAIRS',
+    'DATASET.KEYPOINTS.SKELETON', 'DATASET.KEYPOINTS.OKS_SIGMAS', 'DATASET.KEYPOINTS.JOINT_ORDER',
 )
 
 # Per-stage keys that must hold one entry per network output; a scalar is wrapped into a one-element list

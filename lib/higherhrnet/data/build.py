@@ -9,22 +9,29 @@ import torch
 import torch.distributed
 import torch.utils.data
 
-from ..keypoints import flip_index
+from ..keypoints import layout_from_config
 from .compact_batch import CompactTrainSamples, collate_compact
 from .datasets import KeypointTestDataset, KeypointTrainDataset
+from .sources import keypoint_category
 from .targets import HeatmapGenerator, JointsGenerator
 from .transforms import TrainAugmentation
 from .worker_memory import keep_freed_memory
 
 TRAIN_DATASETS = {"coco_kpt": "coco", "crowd_pose_kpt": "crowd_pose"}
 TEST_DATASETS = {"coco": "coco", "crowd_pose": "crowd_pose"}
-BASE_NUM_JOINTS = {"coco": 17, "crowd_pose": 14}
 
 
 def _family(name, known, key):
     if name not in known:
-        raise ValueError(f"{key} {name!r} is not a known dataset; expected one of {sorted(known)}")
+        raise ValueError(f"{key} {name!r} is not a known dataset; expected one of {sorted(known)} (the folder "
+                         "layout; any joint layout in a COCO-format folder: 'coco_kpt' / 'coco' with "
+                         "DATASET.KEYPOINTS, see docs/keypoint_layouts.md)")
     return known[name]
+
+
+def dataset_layout(cfg, dataset):
+    """The KeypointLayout of the config, checked against the annotation file of `dataset` (names, count)."""
+    return layout_from_config(cfg, keypoint_category(dataset.coco), dataset.annotation_file)
 
 
 def build_train_dataset(cfg):
@@ -34,23 +41,22 @@ def build_train_dataset(cfg):
     if data.SCALE_AWARE_SIGMA:
         raise ValueError("DATASET.SCALE_AWARE_SIGMA True is not supported: the official scale-aware heatmap "
                          "generator cannot even be constructed (SPEC 3.5); set it to False")
-    expected_joints = BASE_NUM_JOINTS[family] + (1 if data.WITH_CENTER else 0)
-    if data.NUM_JOINTS != expected_joints:
-        raise ValueError(f"DATASET.NUM_JOINTS is {data.NUM_JOINTS}, {data.DATASET} with WITH_CENTER "
-                         f"{data.WITH_CENTER} needs {expected_joints}")
+    layout = layout_from_config(cfg)  # the flip index; names are checked against the file below
     output_sizes = list(data.OUTPUT_SIZE)
     augmentation = TrainAugmentation(
         input_size=data.INPUT_SIZE, output_sizes=output_sizes,
-        flip_index=flip_index(data.DATASET, with_center=data.WITH_CENTER),
+        flip_index=layout.flip_index_with_center(),
         max_rotation=data.MAX_ROTATION, min_scale=data.MIN_SCALE, max_scale=data.MAX_SCALE,
         max_translate=data.MAX_TRANSLATE, flip_prob=data.FLIP, scale_type=data.SCALE_TYPE,
         exact_flip=getattr(data, "EXACT_FLIP", False))
     heatmap_generators = [HeatmapGenerator(size, data.NUM_JOINTS, data.SIGMA) for size in output_sizes]
     joints_generators = [JointsGenerator(data.MAX_NUM_PEOPLE, data.NUM_JOINTS, size, cfg.MODEL.TAG_PER_JOINT)
                          for size in output_sizes]
-    return KeypointTrainDataset(family, data.ROOT, data.TRAIN, data.NUM_JOINTS, augmentation,
-                                heatmap_generators, joints_generators, with_center=data.WITH_CENTER,
-                                data_format=data.DATA_FORMAT)
+    dataset = KeypointTrainDataset(family, data.ROOT, data.TRAIN, data.NUM_JOINTS, augmentation,
+                                   heatmap_generators, joints_generators, with_center=data.WITH_CENTER,
+                                   data_format=data.DATA_FORMAT)
+    dataset_layout(cfg, dataset)
+    return dataset
 
 
 def build_test_dataset(cfg):

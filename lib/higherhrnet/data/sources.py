@@ -82,6 +82,13 @@ def load_coco_api(path):
     return coco
 
 
+def keypoint_category(coco):
+    """categories[0] of a loaded annotation file (joint names and skeleton of its layout), or None."""
+    categories = coco.dataset.get("categories") or []
+    first = categories[0] if categories else None
+    return first if isinstance(first, dict) else None
+
+
 class ZipArchives:
     """Open image archives, one handle per archive and per process (DataLoader workers re-open after fork)."""
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..data.build import build_test_dataset
+from ..data.build import build_test_dataset, dataset_layout
 from ..evaluation import evaluate_predictions, name_value_table_lines
 from ..keypoints import dataset_family
 from ..models import build_model, load_model_weights, model_summary
@@ -43,7 +43,7 @@ def _single_item(batch):
 
 
 def predict_dataset(pipeline, dataset, *, workers=0, print_freq=0, picture_dir=None, num_joints=17,
-                    show_progress=True, timings=None, person_filter=None):
+                    show_progress=True, timings=None, person_filter=None, skeleton_pairs=None):
     """Run `pipeline` over this rank's share of `dataset`.
 
     Returns {dataset index: (image_id, file_name, persons list of (J, 3 + T) arrays, scores list)} for
@@ -51,6 +51,7 @@ def predict_dataset(pipeline, dataset, *, workers=0, print_freq=0, picture_dir=N
     folder is made where missing: other ranks may run on nodes that do not share rank 0's filesystem).
     person_filter: optional `pose_nms.PersonFilter` (TEST.POSE_NMS / TEST.MIN_PERSON_SCORE) applied to
     each image's persons after the pipeline; None or a disabled filter keeps every person (official).
+    skeleton_pairs: limbs drawn in the pictures (None: chosen from num_joints, official layouts).
     """
     rank, world_size = get_rank(), get_world_size()
     indices = range(rank, len(dataset), world_size)
@@ -67,7 +68,7 @@ def predict_dataset(pipeline, dataset, *, workers=0, print_freq=0, picture_dir=N
             picture_dir.mkdir(parents=True, exist_ok=True)
             save_valid_picture(picture_dir / f"result_valid_{index}.jpg", image,
                                np.asarray(persons).reshape(len(persons), num_joints, -1) if persons else
-                               np.zeros((0, num_joints, 3), np.float32), num_joints)
+                               np.zeros((0, num_joints, 3), np.float32), num_joints, skeleton_pairs=skeleton_pairs)
     return predictions
 
 
@@ -80,13 +81,14 @@ def gather_predictions(local_predictions):
 
 
 def evaluate(predictions, *, dataset_family, annotation_file, split, final_output_dir, drop_last_joint,
-             arch_name, logger=None, verbose=True):
+             arch_name, logger=None, verbose=True, oks_sigmas=None):
     """Write the results file and compute the AP table; returns (name_values, ap, table_lines)."""
     image_ids = [image_id for image_id, _, _, _ in predictions]
     persons = [persons for _, _, persons, _ in predictions]
     scores = [scores for _, _, _, scores in predictions]
     name_values, ap = evaluate_predictions(dataset_family, annotation_file, split, final_output_dir, image_ids,
-                                           persons, scores, drop_last_joint=drop_last_joint, verbose=verbose)
+                                           persons, scores, drop_last_joint=drop_last_joint, verbose=verbose,
+                                           oks_sigmas=oks_sigmas)
     lines = name_value_table_lines(name_values, arch_name)
     if logger is not None:
         for line in lines:
@@ -102,12 +104,15 @@ def evaluate_model(cfg, model, device, final_output_dir, logger, *, show_progres
     (name_values dict, AP) of rank 0 are returned on every rank.
     """
     dataset = dataset if dataset is not None else build_test_dataset(cfg)
-    settings = InferenceSettings.from_config(cfg, device)
+    layout = dataset_layout(cfg, dataset)
+    custom_sigmas = None if layout.official else layout.sigmas_array()
+    settings = InferenceSettings.from_config(cfg, device, layout=layout)
     pipeline = PosePipeline(model, settings, device)
     local = predict_dataset(pipeline, dataset, workers=cfg.TEST.WORKERS, print_freq=print_freq,
                             picture_dir=final_output_dir if print_freq else None, num_joints=settings.num_joints,
                             show_progress=show_progress and get_rank() == 0,
-                            person_filter=PersonFilter.from_config(cfg))
+                            person_filter=PersonFilter.from_config(cfg, sigmas=custom_sigmas),
+                            skeleton_pairs=layout.skeleton)
     predictions = gather_predictions(local)
     outcome = None
     if get_rank() == 0:
@@ -115,7 +120,7 @@ def evaluate_model(cfg, model, device, final_output_dir, logger, *, show_progres
             predictions, dataset_family=dataset_family(cfg.DATASET.DATASET_TEST),
             annotation_file=dataset.annotation_file, split=cfg.DATASET.TEST, final_output_dir=final_output_dir,
             drop_last_joint=bool(cfg.DATASET.WITH_CENTER and not cfg.TEST.IGNORE_CENTER), arch_name=cfg.MODEL.NAME,
-            logger=logger, verbose=verbose)
+            logger=logger, verbose=verbose, oks_sigmas=custom_sigmas)
         outcome = (dict(name_values), float(ap))
     return broadcast_object(outcome)
 

@@ -23,7 +23,7 @@ from ..codec import (accumulate_scale, aggregate_stage_outputs, build_projected_
                      finish_aggregation, get_final_preds, get_multi_scale_size, parse, resize_align_multi_scale,
                      scales_in_processing_order)
 from ..data.image_io import to_input_tensor
-from ..keypoints import flip_index as dataset_flip_index
+from ..keypoints import layout_from_config
 from .machine import warn_if_bf16_emulated
 
 
@@ -50,8 +50,11 @@ class InferenceSettings:
     channels_last: bool = False                   # channels-last network input: faster bf16 on CPU, not bit-exact
 
     @classmethod
-    def from_config(cls, cfg, device=None):
+    def from_config(cls, cfg, device=None, layout=None):
+        """layout: the keypoint layout (flip index, grouping order); default `layout_from_config(cfg)`."""
+        layout = layout if layout is not None else layout_from_config(cfg)
         with_center = bool(cfg.DATASET.WITH_CENTER)
+        drop_center = with_center and bool(cfg.TEST.IGNORE_CENTER)
         amp = bool(cfg.TEST.AMP)
         if device is not None and device.type == "cuda" and cfg.FP16.ENABLED:
             amp = True  # official 640 configs evaluate in fp16 (SPEC 6.12); TEST.AMP covers other cases
@@ -59,14 +62,14 @@ class InferenceSettings:
             input_size=int(cfg.DATASET.INPUT_SIZE),
             scale_factors=tuple(float(s) for s in cfg.TEST.SCALE_FACTOR),
             flip_test=bool(cfg.TEST.FLIP_TEST),
-            flip_index=tuple(dataset_flip_index(cfg.DATASET.DATASET, with_center=with_center)),
+            flip_index=tuple(layout.flip_index_with_center()),
             num_joints=int(cfg.DATASET.NUM_JOINTS),
             tag_per_joint=bool(cfg.MODEL.TAG_PER_JOINT),
             with_heatmaps_loss=tuple(cfg.LOSS.WITH_HEATMAPS_LOSS),
             with_ae_loss=tuple(cfg.LOSS.WITH_AE_LOSS),
             test_with_heatmaps=tuple(cfg.TEST.WITH_HEATMAPS),
             test_with_ae=tuple(cfg.TEST.WITH_AE),
-            drop_center=with_center and bool(cfg.TEST.IGNORE_CENTER),
+            drop_center=drop_center,
             project2image=bool(cfg.TEST.PROJECT2IMAGE),
             adjust=bool(cfg.TEST.ADJUST),
             refine=bool(cfg.TEST.REFINE),
@@ -77,7 +80,8 @@ class InferenceSettings:
                          ignore_too_much=bool(cfg.TEST.IGNORE_TOO_MUCH),
                          nms_kernel=int(cfg.TEST.NMS_KERNEL), nms_padding=int(cfg.TEST.NMS_PADDING),
                          tag_per_joint=bool(cfg.MODEL.TAG_PER_JOINT),
-                         matcher=cfg.TEST.MATCHER, fast=bool(cfg.TEST.FAST_DECODER)),
+                         matcher=cfg.TEST.MATCHER, fast=bool(cfg.TEST.FAST_DECODER),
+                         joint_order=layout.grouping_order(include_center=not drop_center)),
             amp=amp,
             batch_flip=bool(cfg.TEST.BATCH_FLIP),
             # oneDNN's bfloat16 convolutions are much faster in channels-last layout (tools/benchmark.py).

@@ -9,7 +9,7 @@ from higherhrnet.evaluation.results import build_result_records, results_file_pa
 
 
 def evaluate_predictions(dataset_family, annotation_file, split, final_output_dir, image_ids, persons_per_image,
-                         scores_per_image, drop_last_joint=False, verbose=True):
+                         scores_per_image, drop_last_joint=False, verbose=True, oks_sigmas=None):
     """Write the results file of a split and return `(name_values, ap)`.
 
     dataset_family: 'coco' or 'crowd_pose' (see `higherhrnet.keypoints.dataset_family`).
@@ -19,6 +19,7 @@ def evaluate_predictions(dataset_family, annotation_file, split, final_output_di
     (persons are (J, >=3) arrays in image pixels: x, y, joint score, optional tags).
     drop_last_joint: True with DATASET.WITH_CENTER and not TEST.IGNORE_CENTER (drops the centre joint).
     verbose: let pycocotools / faster-coco-eval print their summaries.
+    oks_sigmas: the OKS sigmas of a custom keypoint layout (None: the official ones of the family).
     """
     if dataset_family not in ("coco", "crowd_pose"):
         raise ValueError(f"dataset family {dataset_family!r}: expected 'coco' or 'crowd_pose'")
@@ -27,5 +28,5 @@ def evaluate_predictions(dataset_family, annotation_file, split, final_output_di
     if dataset_family == "coco":
         if "test" in split:
             return list(NULL_NAME_VALUES), 0
-        return coco_keypoint_metrics(annotation_file, path, verbose)
-    return crowdpose_keypoint_metrics(annotation_file, path, verbose)
+        return coco_keypoint_metrics(annotation_file, path, verbose, oks_sigmas=oks_sigmas)
+    return crowdpose_keypoint_metrics(annotation_file, path, verbose, oks_sigmas=oks_sigmas)

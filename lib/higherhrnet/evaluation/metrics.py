@@ -13,6 +13,8 @@ import io
 import os
 import warnings
 
+import numpy as np
+
 from higherhrnet.evaluation.annotations import (COCO_ANNOTATION_KEYS, COCO_IMAGE_KEYS, CROWDPOSE_ANNOTATION_KEYS,
                                                 CROWDPOSE_IMAGE_KEYS, check_annotation_dataset, load_annotation_file)
 from higherhrnet.evaluation.results import ResultsFileError, check_result_records, read_results_json
@@ -26,20 +28,23 @@ CROWDPOSE_METRIC_NAMES = ("AP", "Ap .5", "AP .75", "AR", "AR .5", "AR .75", "AP 
 NULL_NAME_VALUES = [("Null", 0)]
 
 
-def coco_keypoint_metrics(annotations, results, verbose=True):
+def coco_keypoint_metrics(annotations, results, verbose=True, oks_sigmas=None):
     """COCO keypoint AP with pycocotools, as the official `CocoDataset.evaluate`.
 
     annotations: path to `person_keypoints_<split>.json` or its parsed dict.
     results: path to a results file or a list of records (not modified).
     `COCOeval(gt, dt, 'keypoints')`, `params.useSegm = None`, default keypoint parameters (maxDets 20,
     the 17 COCO OKS sigmas, areas all / medium / large), evaluate, accumulate, summarize.
+    oks_sigmas: J sigmas of a custom keypoint layout, set as pycocotools' own `params.kpt_oks_sigmas`
+    (None: the library's 17 COCO sigmas, official).
     Returns ([(name, value)] in COCO_METRIC_NAMES order, AP).
     """
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
     dataset, source = _annotation_dataset(annotations, COCO_IMAGE_KEYS, COCO_ANNOTATION_KEYS)
-    records = _result_records(results, dataset, source, num_joints=len(COCO_OKS_SIGMAS))
+    num_joints = len(COCO_OKS_SIGMAS) if oks_sigmas is None else len(oks_sigmas)
+    records = _result_records(results, dataset, source, num_joints=num_joints)
     if not records:
         return _empty_table(COCO_METRIC_NAMES, source)
     with _library_output(verbose):
@@ -49,6 +54,8 @@ def coco_keypoint_metrics(annotations, results, verbose=True):
         coco_dt = coco_gt.loadRes(records)
         coco_eval = COCOeval(coco_gt, coco_dt, "keypoints")
         coco_eval.params.useSegm = None
+        if oks_sigmas is not None:
+            coco_eval.params.kpt_oks_sigmas = np.asarray(oks_sigmas, dtype=np.float64)
         coco_eval.evaluate()
         coco_eval.accumulate()
         coco_eval.summarize()
@@ -56,11 +63,12 @@ def coco_keypoint_metrics(annotations, results, verbose=True):
     return name_values, name_values[0][1]
 
 
-def crowdpose_keypoint_metrics(annotations, results, verbose=True):
+def crowdpose_keypoint_metrics(annotations, results, verbose=True, oks_sigmas=None):
     """CrowdPose keypoint AP with faster-coco-eval, reproducing the official crowdposetools semantics.
 
     annotations: path to `crowdpose_<split>.json` or its parsed dict (every image needs `crowdIndex`).
     results: path to a results file or a list of records (not modified).
+    oks_sigmas: J sigmas of a custom keypoint layout (None: the 14 CrowdPose sigmas, official).
     Returns ([(name, value)] in CROWDPOSE_METRIC_NAMES order, AP).
 
     How each CrowdPose rule is obtained from `COCOeval_faster(gt, dt, 'keypoints_crowd',
@@ -82,13 +90,14 @@ def crowdpose_keypoint_metrics(annotations, results, verbose=True):
     from faster_coco_eval import COCO, COCOeval_faster
 
     dataset, source = _annotation_dataset(annotations, CROWDPOSE_IMAGE_KEYS, CROWDPOSE_ANNOTATION_KEYS)
-    records = _result_records(results, dataset, source, num_joints=len(CROWDPOSE_OKS_SIGMAS))
+    sigmas = CROWDPOSE_OKS_SIGMAS if oks_sigmas is None else np.asarray(oks_sigmas, dtype=np.float64)
+    records = _result_records(results, dataset, source, num_joints=len(sigmas))
     if not records:
         return _empty_table(CROWDPOSE_METRIC_NAMES, source)
     with _library_output(verbose):
         coco_gt = COCO(dataset)
         coco_dt = coco_gt.loadRes(records)
-        coco_eval = COCOeval_faster(coco_gt, coco_dt, "keypoints_crowd", kpt_oks_sigmas=CROWDPOSE_OKS_SIGMAS,
+        coco_eval = COCOeval_faster(coco_gt, coco_dt, "keypoints_crowd", kpt_oks_sigmas=sigmas,
                                     use_area=False, print_function=print)
         coco_eval.evaluate()
         coco_eval.accumulate()

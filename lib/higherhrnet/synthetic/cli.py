@@ -2,6 +2,7 @@
 
     higherhrnet-synthetic                                 # data/synthetic: 4000 train + 200 val images
     higherhrnet-synthetic --train 20 --val 10 --out /tmp/synthetic_small
+    higherhrnet-synthetic --layout ten_joints --no-side-colours --out data/synthetic_ten_joints
 
 Writes <out>/annotations/person_keypoints_{train2017,val2017}.json and <out>/images/{train2017,val2017}/*.jpg.
 The same arguments give byte-identical files, whatever the number of workers.
@@ -13,6 +14,7 @@ import time
 
 from ..errors import REPORTED_ERRORS
 from .dataset_writer import DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL, generate_dataset
+from .keypoint_subset import SUBSETS, write_keypoint_subset
 from .scenes import DEFAULT_IMAGE_SIZE, DEFAULT_MAX_PEOPLE
 
 
@@ -33,6 +35,9 @@ def parse_args(argv=None):
     parser.add_argument("--no-side-colours", dest="side_colours", action="store_false",
                         help="paint left and right limbs alike (mirror-consistent labels: use this when training "
                              "with flip augmentation or testing with flips); default: warm left, cool right")
+    parser.add_argument("--layout", choices=sorted(SUBSETS), default=None,
+                        help="keep only the joints of this keypoint layout (ten_joints: the layout of "
+                             "experiments/synthetic/higher_hrnet/w16_192_ten_joints.yaml); default: all 17")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                         help="rendering processes; the output does not depend on it "
                              "(default: %(default)s = the CPU cores, at most 4)")
@@ -46,6 +51,8 @@ def main(argv=None):
         paths = generate_dataset(args.out, seed=args.seed, num_train=args.train, num_val=args.val,
                                  image_size=tuple(args.image_size), max_people=args.max_people,
                                  side_colours=args.side_colours, workers=args.workers, progress=True)
+        if args.layout:
+            write_keypoint_subset(args.out, SUBSETS[args.layout])
     except (*REPORTED_ERRORS, FileExistsError) as error:  # e.g. --out holds another dataset
         sys.exit(f"error: {error}")
     seconds = time.perf_counter() - start
