@@ -1,8 +1,7 @@
 """Section `decoder`: every stage of testing per sample image, and the decoder on crowded synthetic maps.
 
 Per image: read, resize, forward (normal, flip), then the decoder on the outputs of a "perfect" network built
-from the image's ground truth at the test geometry (tests/perfect_maps.py): the aggregation (fast: lazy
-maps; reference: materialised, as officially), NMS + top-k, matching, adjust, refine (the fast path and the
+from the image's ground truth at the test geometry (tests/perfect_maps.py): the aggregation, NMS + top-k, matching, adjust, refine (the fast path and the
 official-loop reference path on the same values), back-projection, and the COCO evaluation of the sample.
 Then crowded synthetic maps of 10 / 20 / 30 persons through both decoder paths. Both paths run in one
 process on the same maps, so their ratio is a same-machine, same-moment comparison.
@@ -69,9 +68,8 @@ def ground_truth_case(image_shape, annotations, pipeline):
     """The decoder inputs of a "perfect" network for an annotated image, and how each decoder path makes them.
 
     image_shape: (H, W, 3); annotations: the image's COCO annotation dicts. The two stage outputs of both
-    flip passes are built from the ground truth at the test geometry; the fast path aggregates them into
-    lazy maps (PosePipeline.aggregate(lazy_maps=True), computed where the decoder reads them), the
-    reference path materialises them as the official code does; both give the same values.
+    flip passes are built from the ground truth at the test geometry; both decoder paths aggregate them as
+    the official code does (PosePipeline.aggregate).
     Returns (case, make_maps): case = dict of `perfect_maps.image_case` with det / tags replaced by the
     materialised aggregation; make_maps = {'fast' | 'reference': function() -> (det, tags)}.
     """
@@ -81,7 +79,7 @@ def ground_truth_case(image_shape, annotations, pipeline):
     outputs, outputs_flipped = perfect_maps.perfect_stage_outputs(
         case["joints"], (width, height), settings.flip_index, amplitude_step=case["amplitude_step"])
     per_scale = [(1.0, outputs, outputs_flipped if settings.flip_test else None)]
-    make_maps = {"fast": lambda: pipeline.aggregate(per_scale, (width, height), lazy_maps=True),
+    make_maps = {"fast": lambda: pipeline.aggregate(per_scale, (width, height)),
                  "reference": lambda: pipeline.aggregate(per_scale, (width, height))}
     det, tags = make_maps["reference"]()
     return dict(case, det=det, tags=tags), make_maps

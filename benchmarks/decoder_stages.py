@@ -22,9 +22,7 @@ def time_decoders(det, tags, repeats=3, max_people=30, nms_kernel=5, nms_padding
 
     det: (1, J, H, W) float32 tensor, tags: (1, J, H, W, T) float32 tensor (tags per joint).
     make_maps: optional {path: function() -> (det, tags)} that builds that path's decoder inputs afresh
-    for every run, e.g. the aggregation into lazy maps (`ProjectedHeatmaps`, `ProjectedTagMaps`), which
-    keep what they compute and so must not be reused between timed runs; its time is the 'aggregation'
-    stage. A path without one reads det and tags (aggregation 0).
+    for every run (PosePipeline.aggregate); its time is the 'aggregation' stage. A path without one reads det and tags (aggregation 0).
     center (2,), scale (2,): the test-resize geometry for the back-projection stage (default: the map
     itself, i.e. an image of the map's size). paths: which of 'fast' / 'reference' (parse's `fast`) to time.
     The report holds per-stage medians over `repeats` runs (after `warmup` untimed ones): {path: {stage:

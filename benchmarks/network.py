@@ -7,7 +7,7 @@ it), and the median of the timed runs is reported with the first call beside it.
 End to end is `PosePipeline(image)` (image array in, poses out). Its decoder is timed twice: on the
 network's own output maps (the real decoder as it runs; with random weights those maps are unlike a trained
 network's, with many more candidates) and, separately, on the ground-truth "perfect" maps of the image
-(realistic maps, through the same lazy aggregation), which give the total a trained network would see.
+(realistic maps, through the same aggregation), which give the total a trained network would see.
 """
 import dataclasses
 import os

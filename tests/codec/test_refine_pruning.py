@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from higherhrnet.codec.map_blocks import tile_reduce
-from higherhrnet.codec.refinement import _best_pixels, _scores, _TileBounds
+from higherhrnet.codec.refinement import _best_pixels, _scores, _TileBounds, tile_extremes
 
 
 def quantised_map(rng, shape_hw, tag_dim, kind):
@@ -37,8 +36,22 @@ def test_tile_bounds_hold_for_every_pixel():
     for tau in rng.normal(0, 1.5, (10, 2)).astype(np.float32):
         upper = bounds.upper_bounds(tau)
         score = _scores(heat, tags, tau[None])[0].reshape(45, 70)
-        tile_best = tile_reduce(np.maximum, score, 16)
+        tile_best = tile_extremes(np.maximum, score[..., None], 16)[..., 0]
         assert np.all(tile_best <= upper)
     pixels = bounds.pixels(np.eye(3, 5, dtype=bool))
     assert np.all(np.diff(pixels) != 0) and pixels.max() < 45 * 70
     assert bounds.before(70 * 16 + 20).sum() == 5 + 2  # the first tile row, tiles (1, 0) and (1, 1)
+
+
+@pytest.mark.parametrize("shape", [(32, 48, 2), (45, 70, 1), (7, 5, 3)])
+def test_tile_extremes_equal_a_loop_over_tiles(shape):
+    maps = np.random.default_rng(3).normal(size=shape).astype(np.float32)
+    maps[0, 0, 0] = np.nan
+    for ufunc in (np.maximum, np.minimum):
+        tiles = tile_extremes(ufunc, maps, 16)
+        for ty in range(tiles.shape[0]):
+            for tx in range(tiles.shape[1]):
+                block = maps[16 * ty:16 * ty + 16, 16 * tx:16 * tx + 16]
+                np.testing.assert_array_equal(tiles[ty, tx], ufunc.reduce(block.reshape(-1, shape[2]), axis=0))
+    with pytest.raises(ValueError, match="np.maximum or np.minimum"):
+        tile_extremes(np.add, maps, 16)

@@ -67,7 +67,7 @@ def aggregate_stage_outputs(outputs, outputs_flipped=None, *, num_joints, with_h
       outputs_flipped. Tag maps are permuted only when tag_per_joint.
     drop_center: DATASET.WITH_CENTER and TEST.IGNORE_CENTER: drop the last channel of every map.
     project_to_size: (w, h) base size (TEST.PROJECT2IMAGE) or None: bilinear resize of every map to it.
-    with_tags: False = heatmaps only (tags = []), for the lazy tag maps of `tag_maps.py`.
+    with_tags: False = heatmaps only (tags = []).
     Returns (heatmaps, tags): heatmaps = [H] or [H, H_flipped], each (N, J, H', W') = mean of the used
     stages' heatmaps at the last stage's size; tags = list of (N, J or 1, H', W') tag maps, normal pass
     first then flipped pass, stage by stage.

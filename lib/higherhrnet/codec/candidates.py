@@ -72,11 +72,8 @@ def top_k(det, tags, max_people=30, kernel=5, padding=2, tag_per_joint=True):
 
 
 # The sparse search below gives up (dense `top_k` instead) when more than this share of pixels is above
-# the detection threshold: beyond it the dense NMS is the cheaper one. With lazy heatmaps it also gives up
-# when more than SPARSE_MAX_BLOCK_SHARE of the blocks may hold such pixels (computing them costs about as
-# much as the whole map).
+# the detection threshold: beyond it the dense NMS is the cheaper one.
 SPARSE_MAX_SHARE = 1 / 16
-SPARSE_MAX_BLOCK_SHARE = 1 / 2
 
 
 def _window_offsets(kernel):
@@ -102,52 +99,26 @@ def _local_maxima(read, joint, y, x, height, width, kernel):
     return survivors
 
 
-def _materialised(maps):
-    """A lazy map object (tag_maps.ProjectedTagMaps, heat_maps.ProjectedHeatmaps) as its full tensor."""
-    return maps if isinstance(maps, torch.Tensor) else maps.full()
-
-
 def _pixels_above(det, threshold, padding):
     """The pixels of det (1, J, H, W) with value > threshold, or None: (read, joint, y, x).
 
-    read(joints, ys, xs) reads det (see `_local_maxima`); joint, y, x (n,) int64 are the pixels. det is a
-    tensor or a `heat_maps.ProjectedHeatmaps`; for the latter only the blocks that may hold such pixels,
-    or pixels within `padding` of them (their NMS windows), are computed. None when too many pixels are
-    above the threshold or the map holds NaN (the caller then runs the dense `top_k`).
+    read(joints, ys, xs) reads det (see `_local_maxima`); joint, y, x (n,) int64 are the pixels. None when
+    too many pixels are above the threshold or the map holds NaN (the caller then runs the dense `top_k`).
     """
     num_joints, height, width = det.shape[1:]
-    if isinstance(det, torch.Tensor):
-        array = det.detach().cpu().numpy()[0]
-        joint, pixel = np.divmod(np.flatnonzero(~(array <= threshold)), height * width)  # NaN is selected too
-        y, x = np.divmod(pixel, width)
-        read = lambda joints, ys, xs: array[joints, ys, xs]  # noqa: E731
-    else:
-        if not det.is_finite():
-            return None
-        window = det.blocks_above(threshold, margin=padding)                     # (J, blocks down, across)
-        if window.mean() > SPARSE_MAX_BLOCK_SHARE:
-            return None
-        det.compute_blocks(window)  # every pixel above the threshold is in a computed block
-        joint, y, x = det.computed_pixels_above(threshold)
-        read = det.lookup
+    array = det.detach().cpu().numpy()[0]
+    joint, pixel = np.divmod(np.flatnonzero(~(array <= threshold)), height * width)  # NaN is selected too
+    y, x = np.divmod(pixel, width)
+    read = lambda joints, ys, xs: array[joints, ys, xs]  # noqa: E731
     if joint.size > SPARSE_MAX_SHARE * num_joints * height * width or np.isnan(read(joint, y, x)).any():
         return None
     return read, joint, y, x
 
 
-def _joint_slice(det, joint):
-    """(1, 1, H, W) tensor: det of one joint (det a tensor or a `heat_maps.ProjectedHeatmaps`)."""
-    if isinstance(det, torch.Tensor):
-        return det[:, joint:joint + 1]
-    return torch.from_numpy(det.joint_map(joint))[None, None]
-
-
 def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per_joint=True, threshold=0.1):
     """The candidates of `top_k` with val > threshold, found without NMS of the whole map (fast path).
 
-    Same inputs and output arrays as `top_k` (one image); det may also be a `heat_maps.ProjectedHeatmaps`
-    and tags a `tag_maps.ProjectedTagMaps`, both computed only where they are read (materialised for the
-    fallbacks below). Entries with val > threshold (the only ones the
+    Same inputs and output arrays as `top_k` (one image). Entries with val > threshold (the only ones the
     grouping reads) equal those of `top_k`, in the same order; the other entries are zeros (top_k has
     arbitrary values <= threshold there). Only pixels above the threshold are examined: a pixel survives
     the max-pool NMS iff no pixel of its window is strictly larger, and the survivors of each joint are
@@ -157,12 +128,11 @@ def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per
     """
     _check_window(kernel, padding)
     num_images, num_joints, height, width = det.shape
-    lazy_tags = not isinstance(tags, torch.Tensor)  # a tag_maps.ProjectedTagMaps (tags per joint)
     above = None
     if num_images == 1 and threshold >= 0 and max_people <= height * width:
         above = _pixels_above(det, threshold, padding)
     if above is None:
-        return top_k(_materialised(det), _materialised(tags), max_people, kernel, padding, tag_per_joint)
+        return top_k(det, tags, max_people, kernel, padding, tag_per_joint)
     read, joint, y, x = above
     kept = _local_maxima(read, joint, y, x, height, width, kernel)
     joint, y, x = joint[kept], y[kept], x[kept]
@@ -185,14 +155,9 @@ def top_k_above_threshold(det, tags, max_people=30, kernel=5, padding=2, tag_per
     y, x = np.divmod(pixel, width)
     val_k[0, joint, rank] = values
     loc_k[0, joint, rank, 0], loc_k[0, joint, rank, 1] = x, y
-    if lazy_tags:
-        tag_k[0, joint, rank] = tags.values_at(joint, y, x)
-    else:
-        tag_k[0, joint, rank] = tags.detach().cpu().numpy()[0, joint if tag_per_joint else 0, y, x]
-    if tied.any() and lazy_tags:
-        tags = tags.full()
+    tag_k[0, joint, rank] = tags.detach().cpu().numpy()[0, joint if tag_per_joint else 0, y, x]
     for tied_joint in np.flatnonzero(tied):
         joint_tags = tags[:, tied_joint:tied_joint + 1] if tag_per_joint else tags
-        exact = top_k(_joint_slice(det, tied_joint), joint_tags, max_people, kernel, padding, tag_per_joint)
+        exact = top_k(det[:, tied_joint:tied_joint + 1], joint_tags, max_people, kernel, padding, tag_per_joint)
         tag_k[0, tied_joint], loc_k[0, tied_joint], val_k[0, tied_joint] = (array[0, 0] for array in exact)
     return tag_k, loc_k, val_k

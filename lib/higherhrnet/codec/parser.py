@@ -11,8 +11,6 @@ import torch
 
 from higherhrnet.codec import candidates, reference, refinement
 from higherhrnet.codec.matching import grouping_joint_order, match_by_tag
-from higherhrnet.codec.heat_maps import ProjectedHeatmaps
-from higherhrnet.codec.tag_maps import ProjectedTagMaps
 
 
 def _as_tensor(maps, name, ndim):
@@ -37,9 +35,8 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
           joint_order=None, matcher="munkres", fast=True, timings=None):
     """Decode the aggregated maps of one image into persons (official `HeatmapParser.parse`).
 
-    det: (1, J, H, W) float32 heatmaps (tensor or array), or a `ProjectedHeatmaps`; tags: (1, J, H, W, T)
-    float32 tag maps ((1, 1, H, W, T) when not tag_per_joint), or a `ProjectedTagMaps`. The lazy forms
-    are evaluated where they are read, and materialised for the reference path.
+    det: (1, J, H, W) float32 heatmaps (tensor or array); tags: (1, J, H, W, T) float32 tag maps
+    ((1, 1, H, W, T) when not tag_per_joint).
     adjust / refine: TEST.ADJUST / TEST.REFINE.
     max_people: DATASET.MAX_NUM_PEOPLE (top-k per joint and matchable groups); detection_threshold,
     tag_threshold, use_detection_val, ignore_too_much, nms_kernel, nms_padding: the TEST keys of the
@@ -53,16 +50,8 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
     (x, y, val, tag...) in heatmap pixels (x + 0.5 +- 0.25 after adjust; val 0 = missing); scores = list
     of P np.float32 person scores (mean joint value after adjust, before refine).
     """
-    lazy_det = isinstance(det, ProjectedHeatmaps)
-    if lazy_det and not fast:
-        det, lazy_det = det.full(), False
-    if not lazy_det:
-        det = _as_tensor(det, "det", 4)
-    lazy_tags = isinstance(tags, ProjectedTagMaps)
-    if lazy_tags and not (fast and tag_per_joint):
-        tags, lazy_tags = tags.full(), False
-    if not lazy_tags:
-        tags = _as_tensor(tags, "tags", 5)
+    det = _as_tensor(det, "det", 4)
+    tags = _as_tensor(tags, "tags", 5)
     num_joints = det.shape[1]
     if tags.shape[1] != (num_joints if tag_per_joint else 1):
         raise ValueError(f"parse: tags have {tags.shape[1]} channels, expected "
@@ -87,14 +76,14 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
         max_people=max_people, matcher=matcher)
     start = _clock(timings, "match", start)
 
-    det_image = det if lazy_det else det[0].cpu().numpy()
+    det_image = det[0].cpu().numpy()
     if adjust:
         persons = adjust_joints(persons, det_image)
     scores = refinement.person_scores(persons)
     start = _clock(timings, "adjust", start)
 
     if refine and len(persons):
-        tag_image = tags if lazy_tags else tags[0].cpu().numpy()
+        tag_image = tags[0].cpu().numpy()
         if not tag_per_joint:
             tag_image = np.tile(tag_image, (num_joints, 1, 1, 1))
         persons = refine_joints(persons, det_image, tag_image)

@@ -8,18 +8,13 @@ Faster path (TEST.FAST_DECODER, default on; NumPy, like the official code): adju
 all joints; refine scores only the missing joints (the official code scores every joint of every person
 on the full map), first on the hottest pixels of each map, where a bound proves the answer for most
 joints, then only on the 16 x 16 tiles whose bound (largest heat, nearest tag) can still beat the best
-score found; one joint map at a time, for all persons missing that joint at once. On lazy maps
-(`heat_maps.ProjectedHeatmaps`, `tag_maps.ProjectedTagMaps`) the blocks are scored in the order of bounds
-taken from the small network outputs, and only the blocks that can still win are ever computed.
+score found; one joint map at a time, for all persons missing that joint at once.
 The outputs equal the official loops (`reference.py`) bit for bit: the same float32 operations in the
 same order, NumPy's float32 square root, and first-occurrence argmax in row-major order.
 """
 import numpy as np
 import torch
 
-from .heat_maps import ProjectedHeatmaps
-from .map_blocks import tile_reduce, tile_reduce_channels_last
-from .tag_maps import ProjectedTagMaps
 
 QUARTER = np.float32(0.25)
 HALF = np.float32(0.5)
@@ -28,31 +23,17 @@ REFINE_HOT_PIXELS = 2048
 REFINE_LEVEL_SAMPLES = 4096
 # Tiles of the bounded second search (pixels per side).
 REFINE_TILE = 16
-# Lazy maps: blocks scored per missing joint in the first round of the search (then all it still needs).
-REFINE_FIRST_BLOCKS = 8
 # Whole-map searches run in chunks of this many pixels (bounds the memory of refine).
 REFINE_CHUNK_PIXELS = 1 << 22
 
 
-def _read(det, joints, ys, xs):
-    """det at integer pixels: det a (J, H, W) array or a `heat_maps.ProjectedHeatmaps`."""
-    if isinstance(det, ProjectedHeatmaps):
-        return det.at(joints, ys, xs)
-    return det[joints, ys, xs]
-
-
-def _map_size(det):
-    """(J, H, W) of det, a (J, H, W) array or a `heat_maps.ProjectedHeatmaps` of shape (1, J, H, W)."""
-    return tuple(det.shape[1:]) if isinstance(det, ProjectedHeatmaps) else tuple(det.shape)
-
-
 def _quarter_steps(det, joints, xs, ys):
-    """+0.25 / -0.25 offsets along x and y for integer pixels (joints, ys, xs) of det (see `_read`)."""
-    height, width = _map_size(det)[1:]
-    right = _read(det, joints, ys, np.minimum(xs + 1, width - 1))
-    left = _read(det, joints, ys, np.maximum(xs - 1, 0))
-    below = _read(det, joints, np.minimum(ys + 1, height - 1), xs)
-    above = _read(det, joints, np.maximum(ys - 1, 0), xs)
+    """+0.25 / -0.25 offsets along x and y for integer pixels (joints, ys, xs) of det (J, H, W)."""
+    height, width = det.shape[1:]
+    right = det[joints, ys, np.minimum(xs + 1, width - 1)]
+    left = det[joints, ys, np.maximum(xs - 1, 0)]
+    below = det[joints, np.minimum(ys + 1, height - 1), xs]
+    above = det[joints, np.maximum(ys - 1, 0), xs]
     step_x = np.where(right > left, QUARTER, -QUARTER)
     step_y = np.where(below > above, QUARTER, -QUARTER)
     return step_x, step_y
@@ -62,11 +43,9 @@ def adjust(persons, det):
     """Quarter-pixel adjust of every joint with val > 0 (SPEC 6.7); missing joints stay at (0, 0).
 
     persons: (P, J, 3 + T) float32 from `match_by_tag`; det: (J, H, W) float32 aggregated heatmaps of
-    the image (before NMS), or a `heat_maps.ProjectedHeatmaps`. Returns a new float32 array with
-    x' = (x +- 0.25) + 0.5, y' likewise.
+    the image (before NMS). Returns a new float32 array with x' = (x +- 0.25) + 0.5, y' likewise.
     """
-    if not isinstance(det, ProjectedHeatmaps):
-        det = _as_numpy(det)
+    det = _as_numpy(det)
     adjusted = np.array(persons, dtype=np.float32, copy=True)
     person_ids, joints = np.nonzero(adjusted[:, :, 2] > 0)
     if person_ids.size == 0:
@@ -93,12 +72,10 @@ def _as_numpy(array):
 def person_tag(person, tags):
     """Mean tag (T,) float32 of a person's joints with val > 0, read at their truncated (x, y) pixels.
 
-    tags: (J, H, W, T) array, or a `tag_maps.ProjectedTagMaps`.
+    tags: (J, H, W, T) array.
     """
     detected = np.nonzero(person[:, 2] > 0)[0]
     xy = person[detected, :2].astype(np.int32)
-    if hasattr(tags, "values_at"):
-        return np.mean(tags.values_at(detected, xy[:, 1], xy[:, 0]), axis=0)
     return np.mean(tags[detected, xy[:, 1], xy[:, 0]], axis=0)
 
 
@@ -131,6 +108,22 @@ def _hot_level(heat, hot_pixels):
     return sample[sample.size - from_top]
 
 
+def tile_extremes(ufunc, maps, tile):
+    """ufunc (np.maximum / np.minimum) over square tiles of the (H, W) axes of maps (H, W, C) float32 ->
+    (ceil(H/tile), ceil(W/tile), C): rows, then columns, each one torch reduction. Exact; NaN propagates;
+    ragged border tiles are completed by repeating the edge values (which changes no maximum or minimum)."""
+    if ufunc not in (np.maximum, np.minimum):
+        raise ValueError("tile_extremes: ufunc must be np.maximum or np.minimum")
+    reduce = torch.amax if ufunc is np.maximum else torch.amin
+    height, width, channels = maps.shape
+    padded = np.ascontiguousarray(maps, dtype=np.float32)
+    if height % tile or width % tile:
+        padded = np.pad(padded, ((0, -height % tile), (0, -width % tile), (0, 0)), mode="edge")
+    tiles_down, tiles_across = padded.shape[0] // tile, padded.shape[1] // tile
+    rows = reduce(torch.from_numpy(padded).view(tiles_down, tile, tiles_across * tile * channels), dim=1)
+    return reduce(rows.view(tiles_down, tiles_across, tile, channels), dim=2).numpy()
+
+
 def _upper_bounds(heat_max, tag_min, tag_max, mean_tag):
     """Upper bounds of the score heat - round(||tag - tau||) over tiles, float32 (tiles_y, tiles_x).
 
@@ -158,8 +151,8 @@ class _TileBounds:
     @classmethod
     def of_maps(cls, heat, tags, tile):
         """Exact bounds of heat (H, W) and tags (H, W, T) float32 maps (tags reduced in their own layout)."""
-        tag_min, tag_max = (tile_reduce_channels_last(ufunc, tags, tile) for ufunc in (np.minimum, np.maximum))
-        return cls(heat.shape, tile, tile_reduce(np.maximum, heat, tile),
+        tag_min, tag_max = (tile_extremes(ufunc, tags, tile) for ufunc in (np.minimum, np.maximum))
+        return cls(heat.shape, tile, tile_extremes(np.maximum, heat[..., None], tile)[..., 0],
                    list(np.moveaxis(tag_min, 2, 0)), list(np.moveaxis(tag_max, 2, 0)))
 
     def upper_bounds(self, mean_tag):
@@ -245,97 +238,11 @@ def _best_pixels(heat, tag_values, mean_tags, hot_pixels, shape_hw):
     return best
 
 
-def _score_blocks(det, tags, joints, mean_tags, chosen, best_score, best_pixel):
-    """Score the blocks chosen[i] (bool (n, blocks down, blocks across)) of pair i = (joint, mean tag).
-
-    joints (n,), mean_tags (n, T). All chosen blocks are computed together, then each pair's pixels are
-    scored; best_score (n,) float32 and best_pixel (n,) int64 (flat row-major index) are updated in place
-    to the first row-major maximum over everything scored so far.
-    """
-    height, width = det.shape[2:]
-    pairs, bands, columns = np.nonzero(chosen)
-    if pairs.size == 0:
-        return
-    block_h, block_w = det.block_shape
-    ys = bands[:, None, None] * block_h + np.arange(block_h)[None, :, None]            # (b, bh, 1)
-    xs = columns[:, None, None] * block_w + np.arange(block_w)[None, None, :]           # (b, 1, bw)
-    heat = det.blocks(joints[pairs], bands, columns)                                    # (b, bh, bw)
-    tag_values = tags.blocks(joints[pairs], bands, columns)                             # (b, bh, bw, T)
-    differences = [tag_values[..., t] - mean_tags[pairs, t][:, None, None] for t in range(tag_values.shape[-1])]
-    score = heat - _rounded_tag_distance(differences)
-    inside = (ys < height) & (xs < width)
-    if not inside.all():  # ragged border blocks: pixels past the map hold no values
-        score = np.where(inside, score, -np.inf)
-    score = score.reshape(len(pairs), -1)
-    pixels = np.broadcast_to(ys * width + xs, inside.shape).reshape(len(pairs), -1)
-    top = score.max(axis=1)
-    first = np.where(score == top[:, None], pixels, height * width).min(axis=1)       # first row-major maximum
-    for pair, block_top, block_first in zip(pairs, top, first):
-        if block_top > best_score[pair] or (block_top == best_score[pair] and block_first < best_pixel[pair]):
-            best_score[pair], best_pixel[pair] = block_top, block_first
-
-
-def _best_pixels_lazy(det, tags, joints, mean_tags):
-    """`_best_pixels` for lazy maps, for all (joint, mean tag) pairs at once: first row-major argmax of
-    det[joint] - round(||tags[joint] - tau||) per pair.
-
-    det: `heat_maps.ProjectedHeatmaps`, tags: `tag_maps.ProjectedTagMaps` (same block shape); joints (n,),
-    mean_tags (n, T) float32 -> flat indices (n,). The block bounds come from the small maps the lazy
-    maps are resized from (`block_max`, `block_bounds`), so nothing is computed at full size up front.
-    The maps are computed a block at a time, so the search scores whole blocks, in rounds: each pair
-    scores its next blocks in the order (largest upper bound, then row-major), REFINE_FIRST_BLOCKS in the
-    first round and all the others it still needs in the next ones, among the blocks that can still beat
-    its best score s: bound > s, or == s and the block's first pixel comes before the best pixel in
-    row-major order (where an equal score would come first). When no block is left, the best pixel is
-    exact. The blocks of a round are computed together for all pairs. Joints with non-finite maps fall
-    back to `_best_pixels` on their materialised maps.
-    """
-    height, width = det.shape[2:]
-    best_pixel = np.full(len(joints), height * width, np.int64)
-    upper = np.zeros((len(joints),) + det.block_grid, np.float32)
-    finite = np.ones(len(joints), dtype=bool)
-    for joint in np.unique(joints):
-        pairs = np.flatnonzero(joints == joint)
-        heat_max = det.block_max(joint)
-        tag_min, tag_max = tags.block_bounds(joint)
-        if not det.is_finite() or not all(np.isfinite(bound).all() for bound in [heat_max] + tag_min + tag_max):
-            finite[pairs] = False
-            best_pixel[pairs] = _best_pixels(det.joint_map(joint).reshape(-1),
-                                             tags.joint_map(joint).reshape(height * width, -1), mean_tags[pairs],
-                                             REFINE_HOT_PIXELS, (height, width))
-            continue
-        for pair in pairs:
-            upper[pair] = _upper_bounds(heat_max, tag_min, tag_max, mean_tags[pair])
-    upper = upper.reshape(len(joints), -1)
-    block_h, block_w = det.block_shape
-    first_pixels = ((np.arange(det.block_grid[0]) * block_h * width)[:, None]
-                    + (np.arange(det.block_grid[1]) * block_w)[None, :]).reshape(-1)  # first pixel of each block
-    order = np.argsort(-upper, axis=1, kind="stable")                                  # bound, then row-major
-    best_score = np.where(finite, -np.inf, np.inf).astype(np.float32)                 # done pairs: nothing open
-    scored = np.zeros(upper.shape, dtype=bool)
-    batch = REFINE_FIRST_BLOCKS
-    while True:
-        open_blocks = ~scored & ((upper > best_score[:, None])
-                                 | ((upper == best_score[:, None]) & (first_pixels[None] < best_pixel[:, None])))
-        if not open_blocks.any():
-            return best_pixel
-        in_order = np.take_along_axis(open_blocks, order, axis=1)
-        take = in_order & (np.cumsum(in_order, axis=1) <= batch)                       # the next `batch` blocks
-        chosen = np.zeros(upper.shape, dtype=bool)
-        np.put_along_axis(chosen, order, take, axis=1)
-        _score_blocks(det, tags, joints, mean_tags, chosen.reshape((len(joints),) + det.block_grid),
-                      best_score, best_pixel)
-        scored |= chosen
-        batch = upper.shape[1]
-
-
 def refine(persons, det, tags, hot_pixels=REFINE_HOT_PIXELS):
     """Fill each person's missing joints with its best tag-compatible location (SPEC 6.9).
 
     persons: (P, J, 3 + T) float32 (normally after `adjust`); det: (J, H, W) float32 heatmaps; tags:
-    (J, H, W, T) float32 tag maps (tile a shared map J times first). Or det a `heat_maps.ProjectedHeatmaps`
-    and tags a `tag_maps.ProjectedTagMaps`, read where the search needs them (`_best_pixels_lazy`); a lazy
-    map given beside a plain one is materialised. For a missing joint (val == 0) of a
+    (J, H, W, T) float32 tag maps (tile a shared map J times first). For a missing joint (val == 0) of a
     person with mean tag tau, the candidate is the first row-major argmax of
     det[j] - round(||tags[j] - tau||) (half-to-even, no x100); it is taken if its heat value is > 0, at
     (x + 0.5 +- 0.25, y + 0.5 +- 0.25).
@@ -344,39 +251,32 @@ def refine(persons, det, tags, hot_pixels=REFINE_HOT_PIXELS):
     Deliberate difference: a person without any joint with val > 0 has no tag and is left unchanged
     (the official code crashes on it; it cannot come out of `match_by_tag` with a positive threshold).
     """
-    lazy = isinstance(det, ProjectedHeatmaps) and isinstance(tags, ProjectedTagMaps)
-    if not lazy:
-        det = np.ascontiguousarray(_as_numpy(det.full()[0] if isinstance(det, ProjectedHeatmaps) else det),
-                                   dtype=np.float32)
-        tags = np.ascontiguousarray(_as_numpy(tags.full()[0] if isinstance(tags, ProjectedTagMaps) else tags),
-                                    dtype=np.float32)
-        if tags.ndim == 3:
-            tags = tags[..., None]
+    det = np.ascontiguousarray(_as_numpy(det), dtype=np.float32)
+    tags = np.ascontiguousarray(_as_numpy(tags), dtype=np.float32)
+    if tags.ndim == 3:
+        tags = tags[..., None]
     refined = np.array(persons, dtype=np.float32, copy=True)
     anchored = (refined[:, :, 2] > 0).any(axis=1)
     person_ids, joints = np.nonzero((refined[:, :, 2] == 0) & anchored[:, None])
     if person_ids.size == 0:
         return refined
-    num_joints, height, width = _map_size(det)
+    num_joints, height, width = det.shape
     tag_dim = tags.shape[-1]
     person_mean_tags = np.zeros((len(refined), tag_dim), np.float32)
     for index in np.nonzero(anchored)[0]:
         person_mean_tags[index] = person_tag(refined[index], tags)
     mean_tags = person_mean_tags[person_ids]
 
-    if lazy:
-        best = _best_pixels_lazy(det, tags, joints, mean_tags)
-    else:
-        det_maps = det.reshape(num_joints, height * width)
-        tag_maps = tags.reshape(num_joints, height * width, tag_dim)
-        best = np.empty(len(joints), dtype=np.int64)
-        for joint in np.unique(joints):  # all persons missing this joint at once
-            pairs = np.nonzero(joints == joint)[0]
-            best[pairs] = _best_pixels(det_maps[joint], tag_maps[joint], mean_tags[pairs], hot_pixels,
-                                       (height, width))
+    det_maps = det.reshape(num_joints, height * width)
+    tag_maps = tags.reshape(num_joints, height * width, tag_dim)
+    best = np.empty(len(joints), dtype=np.int64)
+    for joint in np.unique(joints):  # all persons missing this joint at once
+        pairs = np.nonzero(joints == joint)[0]
+        best[pairs] = _best_pixels(det_maps[joint], tag_maps[joint], mean_tags[pairs], hot_pixels,
+                                   (height, width))
 
     ys, xs = np.divmod(best, width)
-    values = _read(det, joints, ys, xs)
+    values = det[joints, ys, xs]
     step_x, step_y = _quarter_steps(det, joints, xs, ys)
     fill = values > 0
     person_ids, joints = person_ids[fill], joints[fill]

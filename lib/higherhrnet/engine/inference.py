@@ -19,8 +19,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..codec import (accumulate_scale, aggregate_stage_outputs, build_projected_heatmaps, build_projected_tag_maps,
-                     finish_aggregation, get_final_preds, get_multi_scale_size, parse, resize_align_multi_scale,
+from ..codec import (accumulate_scale, aggregate_stage_outputs, finish_aggregation, get_final_preds, get_multi_scale_size, parse, resize_align_multi_scale,
                      scales_in_processing_order)
 from ..data.image_io import to_input_tensor
 from ..keypoints import layout_from_config
@@ -171,37 +170,9 @@ class PosePipeline:
         return outputs, outputs_flipped
 
     @torch.inference_mode()
-    def aggregate(self, per_scale_outputs, base_size, lazy_maps=False):
-        """Decoder inputs (det (1, J, H, W), tags (1, J, H, W, T)) from [(scale, outputs, flipped)].
-
-        lazy_maps: return the tags as a `codec.ProjectedTagMaps` and, where possible, det as a
-        `codec.ProjectedHeatmaps` (computed where the decoder reads them, same values) when the layout
-        allows it (one scale, CPU, ...); `parse` takes either form.
-        """
+    def aggregate(self, per_scale_outputs, base_size):
+        """Decoder inputs (det (1, J, H, W), tags (1, J, H, W, T)) from [(scale, outputs, flipped)]."""
         s = self.settings
-        if lazy_maps and len(per_scale_outputs) == 1:
-            scale_factor, outputs, outputs_flipped = per_scale_outputs[0]
-            outputs_flipped = outputs_flipped if s.flip_test else None
-            common = dict(num_joints=s.num_joints, with_heatmaps_loss=s.with_heatmaps_loss,
-                          with_ae_loss=s.with_ae_loss, test_with_ae=s.test_with_ae,
-                          flip_index=s.flip_index if s.flip_test else None, tag_per_joint=s.tag_per_joint,
-                          drop_center=s.drop_center)
-            project_to_size = base_size if s.project2image else None
-            tags = build_projected_tag_maps(outputs, outputs_flipped, num_scales=len(s.scale_factors),
-                                            project_to_size=project_to_size, **common)
-            if tags is not None:
-                det = build_projected_heatmaps(outputs, outputs_flipped, num_joints=s.num_joints,
-                                               with_heatmaps_loss=s.with_heatmaps_loss,
-                                               test_with_heatmaps=s.test_with_heatmaps, flip_index=common["flip_index"],
-                                               drop_center=s.drop_center, project_to_size=project_to_size)
-                if det is not None:
-                    return det, tags
-                heatmaps, _ = aggregate_stage_outputs(outputs, outputs_flipped, test_with_heatmaps=s.test_with_heatmaps,
-                                                      with_tags=False, project_to_size=project_to_size, **common)
-                final_heatmaps, _ = accumulate_scale(None, [], heatmaps, [], scale_factor=scale_factor,
-                                                     num_scales=1, flip_test=s.flip_test,
-                                                     project_to_image=s.project2image)
-                return final_heatmaps, tags
         final_heatmaps, tags_list = None, []
         for scale_factor, outputs, outputs_flipped in per_scale_outputs:
             heatmaps, tags = aggregate_stage_outputs(
@@ -233,9 +204,8 @@ class PosePipeline:
                 outputs, outputs_flipped = self.forward(network_input)
                 per_scale.append((scale_factor, outputs, outputs_flipped))
         with _Timer(timings, "aggregate", self.device):
-            lazy = maps is None and self.settings.decoder.get("fast", True) and self.device.type == "cpu"
-            det, tags = self.aggregate(per_scale, prepared.base_size, lazy_maps=lazy)
-            det, tags = (array.cpu() if isinstance(array, torch.Tensor) else array for array in (det, tags))
+            det, tags = self.aggregate(per_scale, prepared.base_size)
+            det, tags = det.cpu(), tags.cpu()
         if maps is not None:
             maps.update(heatmaps=det, tags=tags)
         with _Timer(timings, "decode"):
