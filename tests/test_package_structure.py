@@ -100,3 +100,28 @@ def test_no_benchmark_module_in_the_package():
     """Benchmarks live in the repository's benchmarks/, run by tools/benchmark.py, not in what users install."""
     names = {part for path in PACKAGE.rglob("*.py") for part in path.relative_to(PACKAGE).with_suffix("").parts}
     assert not names & {"bench", "benchmark", "benchmarks", "latency", "timing"}
+
+
+def _citations(text):
+    """Section numbers (6.5, 6.7-6.9 -> 6.7 and 6.9) and labels (B11, M4) cited as `algorithm.md ...`."""
+    cited = set()
+    for match in re.finditer(r"algorithm\.md (?:§(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?(?:, (\d+\.\d+))?|([BM]\d+))",
+                             text):
+        cited.update(part for part in match.groups() if part)
+    return cited
+
+
+def test_the_package_cites_only_what_the_repository_ships():
+    algorithm = (PACKAGE.parents[1] / "docs" / "algorithm.md").read_text()
+    headings = set(re.findall(r"^#+ (\d+(?:\.\d+)?) ", algorithm, re.M))
+    labels = set(re.findall(r"\*\*([BM]\d+)\*\*", algorithm))
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        assert not re.search(r"\bSPEC\b|\.\./shared", text), path
+        missing = _citations(text) - headings - labels
+        assert not missing, f"{path}: cites {sorted(missing)}, absent from docs/algorithm.md"
+
+
+def test_citation_finder_reads_ranges_and_labels():
+    assert _citations("see algorithm.md §6.7-6.9 and algorithm.md B11, algorithm.md §1.1, 1.4") == \
+        {"6.7", "6.9", "B11", "1.1", "1.4"}

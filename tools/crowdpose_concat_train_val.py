@@ -1,4 +1,5 @@
-"""Write crowdpose_trainval.json = crowdpose_train.json + crowdpose_val.json (as the official script, SPEC 7.5).
+"""Write crowdpose_trainval.json = crowdpose_train.json + crowdpose_val.json (as the official script,
+docs/algorithm.md §7.5).
 
 python tools/crowdpose_concat_train_val.py [--data_dir data/crowd_pose/json]
 The result has `categories` from train, `images` = train images then val images, `annotations` = train

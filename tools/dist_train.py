@@ -1,6 +1,6 @@
 """Train HigherHRNet: python tools/dist_train.py --cfg <yaml> [KEY VALUE ...]
 
-Launch modes (SPEC 8.1, M3):
+Launch modes (algorithm.md §8.1, M3):
   torchrun --nproc_per_node=N [--nnodes ... --node_rank ... --master_addr ...] tools/dist_train.py --cfg ...
       one process per device, env:// rendezvous (NCCL on CUDA, Gloo on CPU);
   python tools/dist_train.py --cfg ...

@@ -9,7 +9,7 @@ a video file (by extension); a webcam index such as 0. Outputs in --output:
     <stem>_pose.jpg                 the image with every skeleton drawn
     <folder>/<stem>_pose.jpg        the same for the images of a folder
     <stem>_pose.mp4 (or .avi)       the overlay video of a video or webcam input
-    <name>_results.json             one per input: COCO results records (SPEC 7.1) plus `file_name`
+    <name>_results.json             one per input: COCO results records (algorithm.md §7.1) plus `file_name`
                                     (and `frame` for videos); image_id = the number in the file name
                                     when it is all digits (COCO / CrowdPose names), else the position
                                     of the image in its input (the frame index for videos)

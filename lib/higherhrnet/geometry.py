@@ -1,4 +1,4 @@
-"""Centre/scale affine maps between image pixels and network input or heatmap pixels (SPEC 6.2, 6.10).
+"""Centre/scale affine maps between image pixels and network input or heatmap pixels (algorithm.md §6.2, 6.10).
 
 A region is described by a `center` (x, y) in image pixels and a `scale` (scale_w, scale_h) in units of
 200 pixels; only scale_w is used: the map is an isotropic scaling by `output_w / (200 * scale_w)` (times a

@@ -1,7 +1,7 @@
 """Dataset keypoint definitions: joint names, flip indices, grouping order, skeletons and OKS sigmas.
 
 Joint indices are 0-based. A flip index list `f` means: after a horizontal flip, joint/channel k holds
-what was joint/channel f[k] before (SPEC 4.3). The same tables serve training flips and flip testing.
+what was joint/channel f[k] before (algorithm.md §4.3). The same tables serve training flips and flip testing.
 
 `KeypointLayout` gathers one dataset's tables; `layout_from_config` builds it from DATASET.NUM_JOINTS,
 DATASET.WITH_CENTER and DATASET.KEYPOINTS (empty keys: the official COCO / CrowdPose tables for 17 / 14
@@ -29,10 +29,10 @@ CROWDPOSE_FLIP_INDEX = (1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 12, 13)
 
 # Order in which the grouping visits joint types (official Params.joint_order): head, shoulders, hips,
 # elbows, wrists, knees, ankles. CrowdPose uses the first 14 entries of this COCO list (an official quirk,
-# SPEC 6.6 / B12), not an order of its own.
+# algorithm.md §6.6 / B12), not an order of its own.
 GROUPING_JOINT_ORDER = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16)
 
-# Limbs drawn in visualisations, as (joint a, joint b) pairs (SPEC 9.4).
+# Limbs drawn in visualisations, as (joint a, joint b) pairs (algorithm.md §9.4).
 COCO_SKELETON = (
     (0, 1), (1, 2), (2, 0), (1, 3), (2, 4), (3, 5), (4, 6), (5, 6), (5, 11), (6, 12), (11, 12),
     (5, 7), (7, 9), (6, 8), (8, 10), (11, 13), (13, 15), (12, 14), (14, 16),

@@ -1,4 +1,4 @@
-"""Training losses (SPEC §5): heatmap MSE, associative-embedding (AE) tag loss, their per-stage combination.
+"""Training losses (algorithm.md §5): heatmap MSE, associative-embedding (AE) tag loss, their per-stage combination.
 
 Per stage s the network output `output_s` (B, J + T, R, R) holds J heatmaps then T tag maps (T = J with
 MODEL.TAG_PER_JOINT, else 1; T = 0 for stages without AE loss). Targets per stage: heatmaps (B, J, R, R),
@@ -22,7 +22,7 @@ AE_LOSS_TYPES = ("exp", "max")
 
 
 class HeatmapLoss(nn.Module):
-    """Masked heatmap MSE per image (SPEC 5.1).
+    """Masked heatmap MSE per image (algorithm.md §5.1).
 
     forward(pred, gt, mask): pred, gt (B, J, R, R), mask (B, R, R) -> (B,) =
     mean over (J, R, R) of (pred - gt)^2 * mask. The denominator counts all J * R * R elements, masked or not.
@@ -79,7 +79,7 @@ class _MaskedSquaredError(torch.autograd.Function):
 
 
 class AELoss(nn.Module):
-    """Associative-embedding push / pull loss per image (SPEC 5.2), vectorised over persons and images.
+    """Associative-embedding push / pull loss per image (algorithm.md §5.2), vectorised over persons and images.
 
     For image b, person row p, the tags t_{p,k} are read at the flat indices of the slots whose flag is > 0;
     rows without such a slot are skipped, K = number of remaining persons, h_p = mean_k t_{p,k}:
@@ -146,7 +146,7 @@ class AELoss(nn.Module):
 
 
 class MultiLossFactory(nn.Module):
-    """Per-stage heatmap and AE losses with their factors (SPEC 5.3); `from_config` reads cfg.LOSS.*.
+    """Per-stage heatmap and AE losses with their factors (algorithm.md §5.3); `from_config` reads cfg.LOSS.*.
 
     Arguments (one list entry per stage):
       num_joints: J, number of heatmap channels (MODEL.NUM_JOINTS).
@@ -246,7 +246,7 @@ class MultiLossFactory(nn.Module):
 
 
 def total_loss(heatmaps_losses, push_losses, pull_losses):
-    """Combine the per-stage (B,) losses exactly like the official trainer (SPEC 5.4).
+    """Combine the per-stage (B,) losses exactly like the official trainer (algorithm.md §5.4).
 
     loss = 0 + sum over stages s in order of mean_b(heatmaps_s) + mean_b(push_s) + mean_b(pull_s), each term a
     batch mean added in this order (float32 parity). Entries may be None (loss off).

@@ -1,6 +1,6 @@
 """Person filters applied after the test pipeline: OKS pose NMS and a minimum person score.
 
-Both are OFF by default: the official evaluation keeps every person (SPEC 6.8, 7.1), and so do we unless
+Both are OFF by default: the official evaluation keeps every person (algorithm.md §6.8, 7.1), and so do we unless
 asked. They are the post-processing of mmpose 0.x's bottom-up evaluation (`use_nms`, `oks_thr` 0.9),
 also used by DEKR:
 

@@ -95,7 +95,7 @@ class Prediction(Sequence):
         return np.asarray(self.scores, dtype=np.float32)
 
     def records(self, image_id=0, file_name=None):
-        """COCO results records (as the official results file, SPEC 7.1), one per person.
+        """COCO results records (as the official results file, algorithm.md §7.1), one per person.
 
         Each record: bbox, category_id 1, image_id, keypoints [x1, y1, s1, ...], score, and file_name if given.
         """

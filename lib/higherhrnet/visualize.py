@@ -1,4 +1,4 @@
-"""Pictures: skeletons drawn on test images and the training debug grids of heatmaps and tag maps (SPEC 9.4).
+"""Pictures: skeletons drawn on test images and the training debug grids of heatmaps and tag maps (algorithm.md §9.4).
 
 Conventions: images are uint8 (H, W, 3) NumPy arrays; drawing functions work in OpenCV's BGR order.
 Persons are (P, J, C) arrays (or lists of (J, C) arrays), C >= 3: x (column), y (row) in image pixels, joint

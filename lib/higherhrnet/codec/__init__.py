@@ -1,13 +1,13 @@
-"""Test-time codec: from an image to network inputs, and from network outputs to persons (SPEC 6).
+"""Test-time codec: from an image to network inputs, and from network outputs to persons (algorithm.md §6).
 
-    resize.py          test-scale input size, centre/scale and warp               (SPEC 6.2)
-    aggregation.py     stage / flip / scale aggregation of the network outputs    (SPEC 6.3, 6.4)
-    candidates.py      max-pool NMS and per-joint top-k                           (SPEC 6.5)
-    matching.py        associative-embedding grouping, Munkres assignment         (SPEC 6.6)
+    resize.py          test-scale input size, centre/scale and warp               (algorithm.md §6.2)
+    aggregation.py     stage / flip / scale aggregation of the network outputs    (algorithm.md §6.3, 6.4)
+    candidates.py      max-pool NMS and per-joint top-k                           (algorithm.md §6.5)
+    matching.py        associative-embedding grouping, Munkres assignment         (algorithm.md §6.6)
     hungarian.py       munkres 1.1.4's assignment algorithm, re-implemented on NumPy arrays
-    refinement.py      quarter-pixel adjust, person scores, refine                (SPEC 6.7-6.9)
+    refinement.py      quarter-pixel adjust, person scores, refine                (algorithm.md §6.7-6.9)
     parser.py          parse(): the decoder entry point (official HeatmapParser.parse)
-    backprojection.py  heatmap pixels -> image pixels                             (SPEC 6.10)
+    backprojection.py  heatmap pixels -> image pixels                             (algorithm.md §6.10)
     reference.py       the official loop formulation of the decoder steps (tests, FAST_DECODER off)
 """
 from higherhrnet.codec.aggregation import (accumulate_scale, aggregate_stage_outputs, finish_aggregation,

@@ -1,4 +1,4 @@
-"""Turning raw network outputs into the maps the decoder reads (SPEC 6.3, 6.4).
+"""Turning raw network outputs into the maps the decoder reads (algorithm.md §6.3, 6.4).
 
 Per test scale, `aggregate_stage_outputs` averages the stage heatmaps (and the flipped pass) and collects
 the tag maps; `accumulate_scale` adds one scale into the running sum; `finish_aggregation` divides by the
@@ -56,7 +56,7 @@ def _collect_one_pass(outputs, num_joints, use_heatmaps, use_tags, heatmaps_firs
 def aggregate_stage_outputs(outputs, outputs_flipped=None, *, num_joints, with_heatmaps_loss, with_ae_loss,
                             test_with_heatmaps, test_with_ae, flip_index=None, tag_per_joint=True,
                             drop_center=False, project_to_size=None, with_tags=True):
-    """Heatmap and tag lists of one test scale, from the network's per-stage outputs (SPEC 6.3).
+    """Heatmap and tag lists of one test scale, from the network's per-stage outputs (algorithm.md §6.3).
 
     outputs: list of stage outputs (N, C_s, H_s, W_s) for the input, finest stage last; a stage with a
       heatmap loss holds num_joints heatmaps first, then its tag maps (if it has an AE loss).
@@ -113,7 +113,7 @@ def scales_in_processing_order(scale_factors):
     """TEST.SCALE_FACTOR sorted in descending order (the official processing order), validated.
 
     Tags are collected at scale 1.0 only (or at the single scale of a one-scale list), so several scales
-    without 1.0 are rejected here. Deliberate difference (SPEC B13): the official code crashes later instead.
+    without 1.0 are rejected here. Deliberate difference (algorithm.md B13): the official code crashes later instead.
     """
     scales = sorted((float(s) for s in scale_factors), reverse=True)
     if not scales:
@@ -175,8 +175,8 @@ def finish_aggregation(final_heatmaps, tags_list, num_scales):
 def stack_tag_maps(tags_list):
     """Concatenate (N, J, H, W, 1) tag maps into (N, J, H, W, T): `torch.cat(tags_list, dim=4)`, same values.
 
-    On CPU, NumPy's concatenate interleaves the maps 2-4x faster than torch.cat along a last axis of size
-    one (about 15 ms instead of 40 for two W32-512 flip-test maps on 2 cores); other devices use torch.cat.
+    On CPU, NumPy's concatenate interleaves the maps faster than torch.cat along a last axis of size one;
+    other devices use torch.cat.
     """
     if all(maps.device.type == "cpu" and maps.dtype == torch.float32 and not maps.requires_grad
            for maps in tags_list):

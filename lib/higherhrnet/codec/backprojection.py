@@ -1,4 +1,4 @@
-"""Back-projection of decoded joints from heatmap pixels to original-image pixels (SPEC 6.10)."""
+"""Back-projection of decoded joints from heatmap pixels to original-image pixels (algorithm.md §6.10)."""
 import numpy as np
 
 from higherhrnet.geometry import affine_transform, get_affine_transform
@@ -8,7 +8,7 @@ def get_final_preds(persons, center, scale, heatmap_size):
     """Map every person's (x, y) columns back to image pixels; other columns are copied unchanged.
 
     persons: (P, J, K) array, columns 0 and 1 = (x, y) in heatmap pixels (after adjust/refine: pixel
-    centre + 0.5 +- 0.25); center (2,), scale (2,): the test-resize centre/scale of the image (SPEC 6.2);
+    centre + 0.5 +- 0.25); center (2,), scale (2,): the test-resize centre/scale of the image (algorithm.md §6.2);
     heatmap_size: (W, H) of the aggregated heatmaps (the base size with PROJECT2IMAGE).
     Uses the inverse of `get_affine_transform(center, scale, 0, heatmap_size)`.
     Returns a list of P arrays (J, K) of the input dtype. Deliberate difference: takes the image's

@@ -1,4 +1,4 @@
-"""Joint candidates: max-pool NMS and per-joint top-k (SPEC 6.5), fast path.
+"""Joint candidates: max-pool NMS and per-joint top-k (algorithm.md §6.5), fast path.
 
 The NMS keeps a pixel whose value *equals* the maximum of its kernel x kernel window (plateaus keep
 several pixels) and zeroes the others (`det * (pooled == det)`, so suppressed negatives become -0.0, as
@@ -61,7 +61,7 @@ def gather_top_k(det_nms, tags, max_people, tag_per_joint=True):
         flat_tags = flat_tags.expand(-1, num_joints, -1, -1)
     tag_k = torch.stack([torch.gather(flat_tags[:, :, :, t], 2, index) for t in range(flat_tags.shape[3])],
                         dim=3)
-    # y by floor division (SPEC 6.5 [M]): the official code truncated a true division, same values.
+    # y by floor division (algorithm.md §6.5 [M]): the official code truncated a true division, same values.
     loc_k = torch.stack((index % width, torch.div(index, width, rounding_mode="floor")), dim=3)
     return tag_k.cpu().numpy(), loc_k.cpu().numpy().astype(np.int64), val_k.cpu().numpy()
 

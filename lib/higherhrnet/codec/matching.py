@@ -1,10 +1,10 @@
-"""Associative-embedding grouping of joint candidates into persons: `match_by_tag` (SPEC 6.6).
+"""Associative-embedding grouping of joint candidates into persons: `match_by_tag` (algorithm.md §6.6).
 
 Joint types are visited in `joint_order`. The first type with candidates starts one group per candidate;
 each later type is matched to the existing groups by a minimum-cost assignment on
 `round_half_even(||tag - group mean tag||) * 100 - value`. Groups live in an insertion-ordered dict keyed by
-the float value of the first tag component of their founding candidate (official; keys can collide, SPEC
-B11), and only the first `max_people` groups take part in matching (SPEC B10).
+the float value of the first tag component of their founding candidate (official; keys can collide,
+algorithm.md B11), and only the first `max_people` groups take part in matching (algorithm.md B10).
 
 The arithmetic is NumPy's, in the official dtypes (float64 costs from float32 tags, float32 group means),
 because the quantised costs are full of exact ties and the chosen assignment then depends on every bit.
@@ -19,12 +19,12 @@ PADDING_COST = 1e10
 
 
 def grouping_joint_order(num_joints, center_first=False):
-    """Order in which joint types are grouped (SPEC 6.6).
+    """Order in which joint types are grouped (algorithm.md §6.6).
 
     num_joints: joint types taking part (17 COCO, 14 CrowdPose, +1 with an unignored centre joint).
     Without centre: the first num_joints entries of the COCO order (CrowdPose's truncated order, B12).
     center_first (WITH_CENTER and not IGNORE_CENTER): the centre (last index) first, then the others.
-    Deliberate difference (SPEC B24): the official code uses index 17 as centre for every dataset and
+    Deliberate difference (algorithm.md B24): the official code uses index 17 as centre for every dataset and
     crashes for CrowdPose; the centre here is num_joints - 1 (17 for COCO, as officially).
     """
     body_joints = num_joints - 1 if center_first else num_joints

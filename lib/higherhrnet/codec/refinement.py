@@ -1,4 +1,4 @@
-"""After grouping: quarter-pixel adjust, person scores and refine (SPEC 6.7-6.9), fast vectorised path.
+"""After grouping: quarter-pixel adjust, person scores and refine (algorithm.md §6.7-6.9), fast vectorised path.
 
 Coordinates: a grouped joint (x, y) is an integer heatmap pixel index (column, row). Adjust and refine
 return pixel-centre coordinates `x + 0.5 +- 0.25`: +0.25 toward the strictly larger horizontal (vertical)
@@ -40,7 +40,7 @@ def _quarter_steps(det, joints, xs, ys):
 
 
 def adjust(persons, det):
-    """Quarter-pixel adjust of every joint with val > 0 (SPEC 6.7); missing joints stay at (0, 0).
+    """Quarter-pixel adjust of every joint with val > 0 (algorithm.md §6.7); missing joints stay at (0, 0).
 
     persons: (P, J, 3 + T) float32 from `match_by_tag`; det: (J, H, W) float32 aggregated heatmaps of
     the image (before NMS). Returns a new float32 array with x' = (x +- 0.25) + 0.5, y' likewise.
@@ -59,7 +59,7 @@ def adjust(persons, det):
 
 
 def person_scores(persons):
-    """Person score = mean of the J joint values, missing joints as 0 (SPEC 6.8): list of np.float32."""
+    """Person score = mean of the J joint values, missing joints as 0 (algorithm.md §6.8): list of np.float32."""
     return [person[:, 2].mean() for person in persons]
 
 
@@ -239,7 +239,7 @@ def _best_pixels(heat, tag_values, mean_tags, hot_pixels, shape_hw):
 
 
 def refine(persons, det, tags, hot_pixels=REFINE_HOT_PIXELS):
-    """Fill each person's missing joints with its best tag-compatible location (SPEC 6.9).
+    """Fill each person's missing joints with its best tag-compatible location (algorithm.md §6.9).
 
     persons: (P, J, 3 + T) float32 (normally after `adjust`); det: (J, H, W) float32 heatmaps; tags:
     (J, H, W, T) float32 tag maps (tile a shared map J times first). For a missing joint (val == 0) of a

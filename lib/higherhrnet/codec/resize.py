@@ -1,4 +1,4 @@
-"""Test-time resizing of an image for one test scale (SPEC 6.2).
+"""Test-time resizing of an image for one test scale (algorithm.md §6.2).
 
 The network input at scale `current_scale` keeps the image aspect ratio. Its short side is
 `input_size * min_scale` rounded by `floor((x + 63) / 64) * 64` (not a ceiling), and its long side is

@@ -1,4 +1,4 @@
-"""Configuration: every key with its default, YAML/command-line merging, post-processing and checks (SPEC 1).
+"""Configuration: every key with its default, YAML/command-line merging, post-processing and checks (algorithm.md §1).
 
 Typical use (what the tools do)::
 

@@ -1,15 +1,15 @@
-"""Consistency checks of a merged config (SPEC 1.5 plus the checks the official code lacked).
+"""Consistency checks of a merged config (algorithm.md §1.5 plus the checks the official code lacked).
 
 `check_config(cfg)` raises a `ConfigError` with a one-line message at the first problem:
 
 * official: LOSS.NUM_STAGES equals the length of every per-stage list (LOSS.* and TEST.WITH_HEATMAPS/WITH_AE);
-* added (SPEC 1.5 [M], B25): NUM_STAGES == MODEL.EXTRA.DECONV.NUM_DECONVS + 1 and len(DATASET.OUTPUT_SIZE)
+* added (algorithm.md §1.5 [M], B25): NUM_STAGES == MODEL.EXTRA.DECONV.NUM_DECONVS + 1 and len(DATASET.OUTPUT_SIZE)
   == NUM_STAGES;
 * MODEL.EXTRA structure: per stage, NUM_BLOCKS and NUM_CHANNELS have NUM_BRANCHES entries, a known BLOCK;
   DECONV lists cover NUM_DECONVS, kernels 2/3/4;
-* the transition quirk (SPEC 2.3, B23): in stages 3 and 4 the official forward feeds any existing branch whose
+* the transition quirk (algorithm.md §2.3, B23): in stages 3 and 4 the official forward feeds any existing branch whose
   width changes with the previous stage's *last* branch; a config that would hit it is rejected;
-* the added keys hold valid values; several test scales must include 1 (SPEC B13);
+* the added keys hold valid values; several test scales must include 1 (algorithm.md B13);
 * the keypoint layout: MODEL.NUM_JOINTS equals DATASET.NUM_JOINTS, and DATASET.KEYPOINTS with NUM_JOINTS
   describe a usable layout (`keypoints.layout_from_config`: lengths, indices, pairs, sigmas, order).
 
@@ -20,8 +20,8 @@ import re
 from ..keypoints import KeypointLayoutError, layout_from_config
 from .errors import ConfigError
 
-BLOCK_EXPANSION = {'BASIC': 1, 'BOTTLENECK': 4}  # channel expansion of the residual blocks (SPEC 2.1)
-DECONV_KERNELS = (2, 3, 4)  # transposed-conv kernels with a defined padding (SPEC 2.6)
+BLOCK_EXPANSION = {'BASIC': 1, 'BOTTLENECK': 4}  # channel expansion of the residual blocks (algorithm.md §2.1)
+DECONV_KERNELS = (2, 3, 4)  # transposed-conv kernels with a defined padding (algorithm.md §2.6)
 MATCHERS = ('munkres', 'scipy')
 _DEVICE_PATTERN = re.compile(r'^(|cpu|mps|cuda(:\d+)?)$')
 _PER_STAGE_KEYS = (
@@ -88,13 +88,13 @@ def _check_branch_stage(extra, name):
 
 
 def _check_transitions(widths_by_stage):
-    """SPEC 2.3 / B23: an existing branch (not the last) may not change width between stages 2->3 or 3->4."""
+    """algorithm.md §2.3 / B23: an existing branch (not the last) may not change width between stages 2->3 or 3->4."""
     for (previous_name, previous), (name, current) in zip(widths_by_stage, widths_by_stage[1:]):
         for branch in range(min(len(previous) - 1, len(current))):
             if current[branch] != previous[branch]:
                 _fail(f"MODEL.EXTRA.{name} branch {branch} has width {current[branch]} but {previous_name} gives "
                       f"{previous[branch]}: the official transition would feed it the last branch's features "
-                      "(SPEC 2.3, B23); keep the widths of existing branches except the last")
+                      "(algorithm.md §2.3, B23); keep the widths of existing branches except the last")
 
 
 def _check_deconv(extra):
@@ -151,7 +151,7 @@ def _check_test_scales(cfg):
         _fail(f"TEST.SCALE_FACTOR must be a non-empty list of positive numbers, got {list(scales)}")
     if len(scales) > 1 and 1 not in scales:
         _fail(f"TEST.SCALE_FACTOR {list(scales)} has several scales but not 1.0; tag maps are taken at scale 1 "
-              "(SPEC 6.4, B13)")
+              "(algorithm.md §6.4, B13)")
 
 
 def _check_keypoints(cfg):

@@ -1,4 +1,4 @@
-"""Every configuration key with its default value and a one-line comment (SPEC 1.2, 1.3).
+"""Every configuration key with its default value and a one-line comment (algorithm.md §1.2, 1.3).
 
 The keys and defaults are those of the official HigherHRNet yacs config, so the official experiment YAMLs load
 unchanged and command-line overrides parse identically. Keys marked `[added]` do not exist in the official
@@ -59,7 +59,7 @@ _C.MODEL.NUM_JOINTS = 17  # heatmap channels predicted per stage (17 COCO, 14 Cr
 _C.MODEL.TAG_PER_JOINT = True  # one tag map per joint; False = a single tag map shared by all joints
 _C.MODEL.SYNC_BN = False  # convert BatchNorm to SyncBatchNorm when training distributed
 
-# Architecture (SPEC 1.3). Defaults = HRNet-W32 HigherHRNet with one deconv stage. Unknown sub-keys are
+# Architecture (algorithm.md §1.3). Defaults = HRNet-W32 HigherHRNet with one deconv stage. Unknown sub-keys are
 # accepted from YAML files with a warning (the official node was new_allowed).
 _C.MODEL.EXTRA = CN(new_allowed=True)
 _C.MODEL.EXTRA.PRETRAINED_LAYERS = ['*']  # top-level modules copied from MODEL.PRETRAINED; ['*'] = all
@@ -227,7 +227,7 @@ ADDED_KEYS = (
 )
 
 # Per-stage keys that must hold one entry per network output; a scalar is wrapped into a one-element list
-# (the official update_config intended this for OUTPUT_SIZE and the LOSS keys; SPEC 1.4 step 6).
+# (the official update_config intended this for OUTPUT_SIZE and the LOSS keys; algorithm.md §1.4 step 6).
 PER_STAGE_LIST_KEYS = (
     'DATASET.OUTPUT_SIZE', 'LOSS.WITH_HEATMAPS_LOSS', 'LOSS.HEATMAPS_LOSS_FACTOR', 'LOSS.WITH_AE_LOSS',
     'LOSS.PUSH_LOSS_FACTOR', 'LOSS.PULL_LOSS_FACTOR', 'TEST.WITH_HEATMAPS', 'TEST.WITH_AE',

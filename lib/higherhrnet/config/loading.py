@@ -1,4 +1,5 @@
-"""Merging YAML files and command-line overrides into a config, and the official post-processing (SPEC 1.1, 1.4).
+"""Merging YAML files and command-line overrides into a config, and the official post-processing
+(docs/algorithm.md §1.1, 1.4).
 
 The merge follows yacs' rules exactly (so the official YAMLs and command lines mean the same thing):
 string values are literal-evaluated ('(0,)' -> tuple, '[0.5, 1.0]' -> list, 'exp' stays a string); a value
@@ -183,7 +184,7 @@ def merge_opts(cfg, opts):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Post-processing (SPEC 1.4) and the public entry points
+# Post-processing (algorithm.md §1.4) and the public entry points
 # ------------------------------------------------------------------------------------------------------------
 def _get(cfg, full_key):
     node = cfg
@@ -231,7 +232,7 @@ def _restore_unassigned_raw_values(cfg, assigned):
 def update_config(cfg, args):
     """Merge `args.cfg` (YAML path) then `args.opts` (KEY VALUE list) into `cfg`, post-process, freeze.
 
-    Official semantics and order (SPEC 1.4). Idempotent: the post-processing always starts from the values
+    Official semantics and order (algorithm.md §1.4). Idempotent: the post-processing always starts from the values
     given by the defaults, the YAML and the overrides, so calling it twice (as the official training does,
     once per process) gives the same config. `args.cfg` may be empty (no YAML) and `args.opts` None.
     Raises ConfigError with a one-line message on any invalid file, key or value.

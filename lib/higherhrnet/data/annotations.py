@@ -1,4 +1,4 @@
-"""From COCO-style annotation dicts to training arrays: kept persons, joints, ignore mask (SPEC 3.1-3.3).
+"""From COCO-style annotation dicts to training arrays: kept persons, joints, ignore mask (algorithm.md §3.1-3.3).
 
 Coordinates are original-image pixels, x = column, y = row, as written in the json `keypoints`.
 """
@@ -12,7 +12,7 @@ def training_persons(annotations):
     """The annotations that become joints rows: `iscrowd == 0 or num_keypoints > 0`, in json order.
 
     A non-crowd person with 0 keypoints is kept (an all-zero row) and is also masked out by `ignore_mask`
-    (official behaviour, SPEC 3.1 [Q]).
+    (official behaviour, algorithm.md §3.1 [Q]).
     """
     return [ann for ann in annotations if ann["iscrowd"] == 0 or ann["num_keypoints"] > 0]
 
@@ -21,7 +21,7 @@ def joints_array(annotations, num_joints, with_center=False):
     """Joints (N, num_joints, 3) float64 of (x, y, v) from the `keypoints` of N annotations.
 
     with_center: the last joint is the person centre, the mean (x, y) of the labelled joints (v != 0),
-    v = 1; it stays (0, 0, 0) for a person without labelled joints (SPEC 3.2). `num_joints` counts it.
+    v = 1; it stays (0, 0, 0) for a person without labelled joints (algorithm.md §3.2). `num_joints` counts it.
     """
     num_labelled = num_joints - 1 if with_center else num_joints
     joints = np.zeros((len(annotations), num_joints, 3), dtype=np.float64)
@@ -55,7 +55,7 @@ def _decode(rle):
 
 
 def ignore_mask(annotations, height, width):
-    """COCO ignore mask (H, W) bool, True = the pixel counts in the heatmap loss (SPEC 3.3).
+    """COCO ignore mask (H, W) bool, True = the pixel counts in the heatmap loss (algorithm.md §3.3).
 
     False under every crowd region and under every non-crowd person with 0 keypoints. `annotations` are all
     annotations of the image (before `training_persons`). The official sum-then-`< 0.5` test equals "not

@@ -40,7 +40,7 @@ def build_train_dataset(cfg):
     family = _family(data.DATASET, TRAIN_DATASETS, "DATASET.DATASET")
     if data.SCALE_AWARE_SIGMA:
         raise ValueError("DATASET.SCALE_AWARE_SIGMA True is not supported: the official scale-aware heatmap "
-                         "generator cannot even be constructed (SPEC 3.5); set it to False")
+                         "generator cannot even be constructed (algorithm.md §3.5); set it to False")
     layout = layout_from_config(cfg)  # the flip index; names are checked against the file below
     output_sizes = list(data.OUTPUT_SIZE)
     augmentation = TrainAugmentation(
@@ -67,7 +67,7 @@ def build_test_dataset(cfg):
 
 
 def seed_worker(worker_id):
-    """DataLoader worker_init_fn: seed NumPy and `random` from torch's per-worker seed (SPEC 4.4, M19).
+    """DataLoader worker_init_fn: seed NumPy and `random` from torch's per-worker seed (algorithm.md §4.4, M19).
 
     Also keeps freed memory for reuse in the worker (`worker_memory.keep_freed_memory`, speed only).
     """
@@ -78,12 +78,12 @@ def seed_worker(worker_id):
 
 
 def build_train_loader(cfg, dataset, rank=None, world_size=None, seed=None, compact=False):
-    """Training DataLoader: per-process batch TRAIN.IMAGES_PER_GPU (SPEC M4), WORKERS, PIN_MEMORY, no drop_last.
+    """Training DataLoader: per-process batch TRAIN.IMAGES_PER_GPU (algorithm.md M4), WORKERS, PIN_MEMORY, no drop_last.
 
     rank, world_size: this process in the training job (None: read from torch.distributed when it is
     initialised, else 0 and 1). The sampler is always a DistributedSampler (with one replica when training
     alone): its order depends only on (seed, epoch), so the training loop calls
-    `loader.sampler.set_epoch(epoch)` every epoch (SPEC B2) and a resumed run sees the same order.
+    `loader.sampler.set_epoch(epoch)` every epoch (algorithm.md B2) and a resumed run sees the same order.
     compact: dataset is a KeypointTrainDataset whose samples travel as compact_batch.CompactBatch (about 8x
     fewer bytes from the workers; `train_one_epoch` expands them to the same dense batch on the device).
     seed: the sampler's shuffling seed (0 when None, as torch's default). Worker seeds come from torch's

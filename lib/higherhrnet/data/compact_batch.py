@@ -76,8 +76,7 @@ class CompactBatch:
         [tag targets int32 (B, P, J, 2)]) on `device`: the batch the dense samples would have made.
 
         On CPU with NumPy and OpenCV, not torch: torch's parallel kernels here make the OpenMP threads of
-        the training process spin against the DataLoader workers (measured here: the uint8 -> float mask
-        conversion alone cost about 9 ms more main-process CPU per batch). Elsewhere with torch on the
+        the training process spin against the DataLoader workers. Elsewhere with torch on the
         device. Both copy table entries, take maxima and convert 0/1, so they give the same bits.
         """
         if torch.device(device).type == "cpu":

@@ -1,9 +1,9 @@
 """COCO and CrowdPose datasets in the official layouts: test images, and training samples with targets.
 
 `KeypointTestDataset` yields (image uint8 RGB (H, W, 3), image_id, file_name) for every image of the
-annotation file, in file order (SPEC 6.1, M16). `KeypointTrainDataset` yields one training sample:
+annotation file, in file order (algorithm.md §6.1, M16). `KeypointTrainDataset` yields one training sample:
 (input float32 tensor (3, S, S), [heatmaps_s float32 (J, R_s, R_s)], [mask_s float32 (R_s, R_s)],
-[tag_targets_s int32 (max_num_people, J, 2)]) for the output resolutions R_s (SPEC 3.7); `compact_item`
+[tag_targets_s int32 (max_num_people, J, 2)]) for the output resolutions R_s (algorithm.md §3.7); `compact_item`
 gives the same sample in the compact form the training DataLoader transfers (compact_batch.py).
 """
 import numpy as np
@@ -42,7 +42,7 @@ class KeypointTestDataset(torch.utils.data.Dataset):
 
 
 class KeypointTrainDataset(KeypointTestDataset):
-    """Training samples of a split (SPEC 3.1-3.7).
+    """Training samples of a split (algorithm.md §3.1-3.7).
 
     Images without any annotation are dropped. Per image: RGB image, ignore mask (COCO only; CrowdPose is
     all True), joints (N, J, 3) of the kept persons, then `augmentation` (a TrainAugmentation), then one

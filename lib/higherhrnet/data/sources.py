@@ -1,6 +1,6 @@
 """Where the official dataset layouts keep their files, and reading them with one-line errors.
 
-Layouts (SPEC 3.1), `family` is 'coco' or 'crowd_pose':
+Layouts (algorithm.md §3.1), `family` is 'coco' or 'crowd_pose':
 
     COCO       ROOT/annotations/person_keypoints_<split>.json   (image_info_<split>.json if 'test' in split)
                ROOT/images/<split>/<file_name>                  (images/test2017/ for any split containing 'test')

@@ -1,4 +1,4 @@
-"""Training targets at one output resolution R: Gaussian heatmaps and tag-index targets (SPEC 3.4-3.6).
+"""Training targets at one output resolution R: Gaussian heatmaps and tag-index targets (algorithm.md §3.4-3.6).
 
 Input joints are (N, J, >=3) float64 arrays (x, y, v) in pixels of the R x R map, x = column, y = row.
 A joint takes part when v > 0 and its truncated coordinates `(int(x), int(y))` (toward zero [Q][P]: -0.4
@@ -83,11 +83,11 @@ class HeatmapGenerator:
 
 
 class JointsGenerator:
-    """Tag-index targets (max_num_people, J, 2) int32 for the associative-embedding loss (SPEC 3.6).
+    """Tag-index targets (max_num_people, J, 2) int32 for the associative-embedding loss (algorithm.md §3.6).
 
     Row i = person i; each kept joint k of the person fills the next free slot with
     (k * R^2 + y * R + x, 1) (tag_per_joint) or (y * R + x, 1); unused slots are (0, 0). Persons beyond
-    max_num_people are dropped with a warning (the official code raises IndexError there; SPEC B7).
+    max_num_people are dropped with a warning (the official code raises IndexError there; algorithm.md B7).
     """
 
     def __init__(self, max_num_people, num_joints, output_size, tag_per_joint=True):

@@ -1,4 +1,4 @@
-"""Training augmentation: random affine crop and horizontal flip (SPEC 4.1-4.2).
+"""Training augmentation: random affine crop and horizontal flip (algorithm.md §4.1-4.2).
 
 The pipeline is split into *drawing* the random parameters (`TrainAugmentation.draw`, global NumPy RNG
 then Python's `random`, in the official order) and *applying* them (`apply_augmentation`, pure), so a
@@ -74,7 +74,7 @@ def affine_matrix(center, scale, output_size, rotation_deg=0.0):
     """3x3 float64 matrix mapping original-image pixels onto an output_size x output_size map.
 
     The square of side 200 * scale around `center` fills the map; with rotation_deg != 0 the result is
-    then rotated about the map centre by -rotation_deg (SPEC 4.1, train/README.md step 5).
+    then rotated about the map centre by -rotation_deg (algorithm.md §4.1, train/README.md step 5).
     """
     side = 200 * scale
     matrix = np.zeros((3, 3))
@@ -100,10 +100,10 @@ def affine_matrix(center, scale, output_size, rotation_deg=0.0):
 def warp_image(image, matrix, size):
     """cv2.warpAffine(image, matrix[:2], (size, size)): bilinear, constant border 0 (uint8 (H, W, C) or (H, W)).
 
-    Pass RGBA (C = 4) for speed: OpenCV's 4-channel path is ~2.5x faster than the 3-channel one and gives
-    the same value in every channel (channels are interpolated independently). The result goes into an
-    array made here: with the output array OpenCV allocates itself, the same warp took twice as long
-    (2.3 vs 1.0 ms for 512 x 512 RGBA on one thread); every output pixel is written, so the values agree.
+    Pass RGBA (C = 4) for speed: OpenCV's 4-channel path is faster than the 3-channel one and gives the
+    same value in every channel (channels are interpolated independently). The result goes into an array
+    made here, which is faster than the one OpenCV allocates itself; every output pixel is written, so the
+    values agree.
     """
     output = np.empty((size, size) + image.shape[2:], dtype=image.dtype)
     return cv2.warpAffine(image, matrix[:2], (size, size), dst=output)
@@ -195,7 +195,7 @@ def apply_augmentation(image, mask, joints, params, input_size, output_sizes, fl
 
 
 class TrainAugmentation:
-    """RandomAffineTransform then RandomHorizontalFlip (official order, SPEC 4.1-4.2) as draw + apply.
+    """RandomAffineTransform then RandomHorizontalFlip (official order, algorithm.md §4.1-4.2) as draw + apply.
 
     Ranges as in the config: max_rotation (deg), min_scale / max_scale (aug_scale range), max_translate
     (px per 200-px unit of crop), flip_prob. `flip_index` reorders joints when flipping.

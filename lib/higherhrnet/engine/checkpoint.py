@@ -1,7 +1,7 @@
 """Training checkpoints: written atomically, read back for an exact resume.
 
 `checkpoint.pth.tar` keeps the official keys (epoch, model, state_dict, best_state_dict, perf, optimizer)
-and adds lr_scheduler, grad_scaler, rng_states and config (SPEC M7). `state_dict` is stored unwrapped
+and adds lr_scheduler, grad_scaler, rng_states and config (algorithm.md M7). `state_dict` is stored unwrapped
 (no `module.` prefix); the model loader accepts both. Every file holds only tensors and plain Python
 containers, so it loads with `torch.load(..., weights_only=True)`.
 

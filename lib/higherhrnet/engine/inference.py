@@ -1,4 +1,4 @@
-"""The test-time pipeline for one image, as tools/valid.py runs it (SPEC 6.2-6.11).
+"""The test-time pipeline for one image, as tools/valid.py runs it (algorithm.md §6.2-6.11).
 
     image (H, W, 3) uint8 RGB
       -> per test scale (descending): resize/align, normalise                  prepare()
@@ -56,7 +56,7 @@ class InferenceSettings:
         drop_center = with_center and bool(cfg.TEST.IGNORE_CENTER)
         amp = bool(cfg.TEST.AMP)
         if device is not None and device.type == "cuda" and cfg.FP16.ENABLED:
-            amp = True  # official 640 configs evaluate in fp16 (SPEC 6.12); TEST.AMP covers other cases
+            amp = True  # official 640 configs evaluate in fp16 (algorithm.md §6.12); TEST.AMP covers other cases
         return cls(
             input_size=int(cfg.DATASET.INPUT_SIZE),
             scale_factors=tuple(float(s) for s in cfg.TEST.SCALE_FACTOR),
@@ -93,7 +93,7 @@ class PreparedImage:
     """Network inputs of one image at every test scale, and the geometry to map results back.
 
     inputs: [(scale_factor, input (1, 3, h_s, w_s) float32)], scales in processing (descending) order.
-    base_size: (w, h) of the scale-1.0 input; center (2,) / scale (2,): the resize geometry (SPEC 6.2).
+    base_size: (w, h) of the scale-1.0 input; center (2,) / scale (2,): the resize geometry (algorithm.md §6.2).
     """
     inputs: List[Tuple[float, torch.Tensor]]
     base_size: Tuple[int, int]

@@ -1,4 +1,4 @@
-"""Output and log directories named as the official ones, and the run's logger (SPEC 9.3).
+"""Output and log directories named as the official ones, and the run's logger (algorithm.md §9.3).
 
     final_output_dir = OUTPUT_DIR / <DATASET.DATASET with ':' -> '_'> / MODEL.NAME / <cfg file name up to its first '.'>
     tb_log_dir       = LOG_DIR    / <same dataset> / MODEL.NAME / <cfg name>_<YYYY-mm-dd-HH-MM>

@@ -1,4 +1,4 @@
-"""Evaluation: the keypoint results file, COCO and CrowdPose AP tables, and the printed table (SPEC 7).
+"""Evaluation: the keypoint results file, COCO and CrowdPose AP tables, and the printed table (algorithm.md §7).
 
     results.py      records per person, image ids, `write_results_json` (byte-identical to the official file)
     metrics.py      `coco_keypoint_metrics` (pycocotools), `crowdpose_keypoint_metrics` (faster-coco-eval)

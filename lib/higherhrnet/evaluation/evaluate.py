@@ -1,6 +1,6 @@
 """Evaluate a split's predictions as the official `dataset.evaluate` does: write the results file, then score it.
 
-SPEC 7.1-7.3. The results file always goes to `<final_output_dir>/results/keypoints_<split>_results.json`.
+algorithm.md §7.1-7.3. The results file always goes to `<final_output_dir>/results/keypoints_<split>_results.json`.
 COCO splits whose name contains 'test' (test-dev) have no annotations: nothing is evaluated and the table
 is `[('Null', 0)]` with AP 0. CrowdPose's `test` split has annotations and is always evaluated.
 """

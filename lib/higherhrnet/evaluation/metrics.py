@@ -1,4 +1,4 @@
-"""Keypoint AP tables: COCO (pycocotools, SPEC 7.2) and CrowdPose (faster-coco-eval, SPEC 7.3).
+"""Keypoint AP tables: COCO (pycocotools, algorithm.md §7.2) and CrowdPose (faster-coco-eval, algorithm.md §7.3).
 
 Both evaluators take the ground truth (a path to the annotation file, or its parsed dict) and the results
 (a path to a results file, or a list of records as built by `results.build_result_records`) and return

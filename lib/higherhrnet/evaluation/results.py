@@ -1,4 +1,4 @@
-"""The keypoint results file (SPEC 7.1): one record per detected person, written as the official code does.
+"""The keypoint results file (algorithm.md §7.1): one record per detected person, written as the official code does.
 
 A record is `{"bbox": [x_min, y_min, w, h], "category_id": 1, "image_id": int,
 "keypoints": [x1, y1, s1, ..., xJ, yJ, sJ], "score": float}`:

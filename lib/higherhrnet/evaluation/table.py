@@ -1,4 +1,4 @@
-"""The official three-line Markdown AP table (SPEC 7.4), returned as lines for the caller to log.
+"""The official three-line Markdown AP table (algorithm.md §7.4), returned as lines for the caller to log.
 
     | Arch | AP | Ap .5 | ... |
     |---|---|...|---|

@@ -9,9 +9,9 @@ multiples of 64):
   runs, inside the unchanged pipeline (flip pass, aggregation, grouping happen outside the graph).
 * with postprocess (`NetworkWithPostprocess`, tools/export_onnx.py --with-postprocess): one test scale,
   no flip. Outputs `heatmaps` (N, J, h, w) = the mean of the stage heatmaps at the finest stage's
-  resolution (SPEC 6.3, earlier stages bilinearly upsampled), `tags` (N, J, h, w, T) = the tag maps of
+  resolution (algorithm.md §6.3, earlier stages bilinearly upsampled), `tags` (N, J, h, w, T) = the tag maps of
   the stages with TEST.WITH_AE at that resolution, and `heatmaps_nms` = heatmaps with every pixel that is
-  not the maximum of its NMS_KERNEL window set to 0 (the max-pool NMS of SPEC 6.5). A runtime outside
+  not the maximum of its NMS_KERNEL window set to 0 (the max-pool NMS of algorithm.md §6.5). A runtime outside
   Python then only needs top-k, grouping and the back-projection.
 
 Export uses PyTorch's TorchScript exporter (`torch.onnx.export(..., dynamo=False)`): the dynamo exporter

@@ -1,4 +1,4 @@
-"""The HigherHRNet network (SPEC 2): HRNet blocks and modules, the deconvolution head, build_model(),
+"""The HigherHRNet network (algorithm.md §2): HRNet blocks and modules, the deconvolution head, build_model(),
 weight loading in every official format, and a parameter / multiply-add summary.
 
     model = build_model(cfg).eval()

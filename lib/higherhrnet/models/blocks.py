@@ -1,4 +1,4 @@
-"""Residual blocks of HRNet (SPEC 2.1): BasicBlock (expansion 1) and Bottleneck (expansion 4).
+"""Residual blocks of HRNet (algorithm.md §2.1): BasicBlock (expansion 1) and Bottleneck (expansion 4).
 
 Attribute names are the official ones because they are the state-dict keys (`conv1`, `bn1`, ...,
 `downsample.0.weight`, `downsample.1.*`). All convolutions are bias-free; every BatchNorm has eps 1e-5 and

@@ -1,4 +1,4 @@
-"""Reading weight files in every format the official code produced, and loading them (SPEC 2.8, 2.9).
+"""Reading weight files in every format the official code produced, and loading them (algorithm.md §2.8, 2.9).
 
 Accepted files (all read with `torch.load(map_location='cpu', weights_only=True)`):
 
@@ -133,7 +133,7 @@ def load_model_weights(model, path):
 
 
 def load_pretrained_layers(model, path, pretrained_layers=('*',)):
-    """Copy the entries of `path` whose top-level module is in `pretrained_layers` (SPEC 2.8).
+    """Copy the entries of `path` whose top-level module is in `pretrained_layers` (algorithm.md §2.8).
 
     `['*']` (first entry '*') copies everything. Only names the model has are kept, so classification-only
     entries of the ImageNet checkpoints are skipped silently, as officially; a kept entry with another shape

@@ -1,4 +1,4 @@
-"""HRNet's multi-resolution module (SPEC 2.4) and the transitions between stages (SPEC 2.3).
+"""HRNet's multi-resolution module (algorithm.md §2.4) and the transitions between stages (algorithm.md §2.3).
 
 Branch b works at stride 4 * 2**b. A module runs every branch on its own resolution and then fuses: output i is
 the sum over inputs j of x[j] brought to branch i (1x1 conv + BN + nearest upsampling when j is coarser;
@@ -102,7 +102,7 @@ class HighResolutionModule(nn.Module):
 
 
 def make_transition(previous_channels, next_channels):
-    """Transition between stages (SPEC 2.3): a ModuleList with one entry per branch of the next stage.
+    """Transition between stages (algorithm.md §2.3): a ModuleList with one entry per branch of the next stage.
 
     Existing branch i: Sequential[3x3 conv, BN, ReLU] if its width changes, else None (no keys).
     New branch i >= len(previous): i + 1 - len(previous) stride-2 Sequential[3x3 conv, BN, ReLU] from the
@@ -135,7 +135,7 @@ def make_transition(previous_channels, next_channels):
 
 
 def check_transition_quirk(stage_name, previous_channels, next_channels):
-    """Raise if the official forward would feed a width-changing existing branch the wrong tensor (SPEC B23).
+    """Raise if the official forward would feed a width-changing existing branch the wrong tensor (algorithm.md B23).
 
     For stages 3 and 4 the official code feeds every non-None transition with the previous stage's *last*
     branch. That is right for new branches and for the last existing one, wrong for any other existing branch.
@@ -145,7 +145,7 @@ def check_transition_quirk(stage_name, previous_channels, next_channels):
             raise ModelConfigError(
                 f"MODEL.EXTRA.{stage_name} branch {i} has width {next_channels[i]} but the previous stage gives "
                 f"{previous_channels[i]}: the official transition would feed it the last branch's features "
-                "(SPEC 2.3, B23)")
+                "(algorithm.md §2.3, B23)")
 
 
 def make_stage(block, num_modules, num_blocks, in_channels, channels, multi_scale_output=True):

@@ -1,4 +1,4 @@
-"""PoseHigherResolutionNet: the HRNet backbone plus the HigherHRNet deconvolution head (SPEC 2.2-2.7).
+"""PoseHigherResolutionNet: the HRNet backbone plus the HigherHRNet deconvolution head (algorithm.md §2.2-2.7).
 
 Module attributes are registered in the official order with the official names, so `state_dict()` has the
 official keys, order and shapes (1810 entries for the official configs):
@@ -157,7 +157,8 @@ class PoseHigherResolutionNet(nn.Module):
         return nn.ModuleList(layers)
 
     def init_weights(self):
-        """Official initialisation (SPEC 2.8): convs and transposed convs N(0, 0.001) with zero bias; BN 1 / 0."""
+        """Official initialisation (algorithm.md §2.8): convs and transposed convs N(0, 0.001), zero bias;
+        BN 1 / 0."""
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.normal_(module.weight, std=0.001)
@@ -169,7 +170,7 @@ class PoseHigherResolutionNet(nn.Module):
 
     @staticmethod
     def _next_stage_inputs(transitions, branch_outputs):
-        # Official rule [Q] (SPEC 2.3): every non-None transition reads the previous stage's LAST branch.
+        # Official rule [Q] (algorithm.md §2.3): every non-None transition reads the previous stage's LAST branch.
         return [branch_outputs[i] if t is None else t(branch_outputs[-1]) for i, t in enumerate(transitions)]
 
     def forward(self, images):

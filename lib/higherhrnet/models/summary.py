@@ -1,4 +1,4 @@
-"""Parameter and multiply-add counts with the official summary's conventions (FIXTURES 1, SPEC 9.1).
+"""Parameter and multiply-add counts with the official summary's conventions (FIXTURES 1, algorithm.md §9.1).
 
 Counted, per module call on a batch-1 input:
 * parameters of Conv*/BatchNorm*/Linear modules (all the model's parameters for HigherHRNet);
