@@ -119,7 +119,8 @@ def test_tiny_weights_into_w32_model(repo, shared):
 
 def test_crowdpose_head_into_coco_model(tmp_path, shared, tiny_cfg):
     crowd_cfg = load_config(str(shared / 'tiny' / 'tiny_coco.yaml'),
-                            ['MODEL.NUM_JOINTS', '14', 'DATASET.NUM_JOINTS', '14'])
+                            ['MODEL.NUM_JOINTS', '14', 'DATASET.NUM_JOINTS', '14', 'DATASET.DATASET', 'crowd_pose_kpt',
+                             'DATASET.DATASET_TEST', 'crowd_pose'])
     path = tmp_path / 'crowd.pth'
     torch.save(build_model(crowd_cfg).state_dict(), path)
     message = _one_line_error(load_model_weights, build_model(tiny_cfg), path)

@@ -17,6 +17,11 @@ def tiny_state(shared):
     return torch.load(shared / 'tiny' / 'tiny_coco.pth', map_location='cpu', weights_only=True)
 
 
+# a 14-joint (CrowdPose) head on the tiny COCO model's backbone
+CROWDPOSE_HEAD = ['MODEL.NUM_JOINTS', '14', 'DATASET.NUM_JOINTS', '14', 'DATASET.DATASET', 'crowd_pose_kpt',
+                  'DATASET.DATASET_TEST', 'crowd_pose']
+
+
 def _tiny_cfg(shared, opts=()):
     return load_config(str(shared / 'tiny' / 'tiny_coco.yaml'), list(opts))
 
@@ -47,7 +52,7 @@ def test_pretrained_star_copies_everything(shared, tiny_state):
 
 def test_pretrained_layers_copy_the_backbone_only(shared, tiny_state):
     cfg = _tiny_cfg(shared, ['MODEL.PRETRAINED', str(shared / 'tiny' / 'tiny_coco.pth'),
-                             'MODEL.NUM_JOINTS', '14', 'MODEL.EXTRA.PRETRAINED_LAYERS', BACKBONE])
+                             *CROWDPOSE_HEAD, 'MODEL.EXTRA.PRETRAINED_LAYERS', BACKBONE])
     state = build_model(cfg, is_train=True).state_dict()
     assert torch.equal(state['stage4.1.fuse_layers.0.3.0.weight'], tiny_state['stage4.1.fuse_layers.0.3.0.weight'])
     assert torch.equal(state['bn1.running_var'], tiny_state['bn1.running_var'])
@@ -56,7 +61,7 @@ def test_pretrained_layers_copy_the_backbone_only(shared, tiny_state):
 
 
 def test_pretrained_shape_conflict_is_reported(shared):
-    cfg = _tiny_cfg(shared, ['MODEL.PRETRAINED', str(shared / 'tiny' / 'tiny_coco.pth'), 'MODEL.NUM_JOINTS', '14'])
+    cfg = _tiny_cfg(shared, ['MODEL.PRETRAINED', str(shared / 'tiny' / 'tiny_coco.pth'), *CROWDPOSE_HEAD])
     with pytest.raises(CheckpointError, match='final_layers.0.weight.*PRETRAINED_LAYERS'):
         build_model(cfg, is_train=True)
 
