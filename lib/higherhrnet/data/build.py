@@ -9,6 +9,8 @@ import torch
 import torch.distributed
 import torch.utils.data
 
+from ..config import ConfigError
+from ..errors import EmptySplitError
 from ..keypoints import flip_index
 from .compact_batch import CompactTrainSamples, collate_compact
 from .datasets import KeypointTestDataset, KeypointTrainDataset
@@ -48,16 +50,34 @@ def build_train_dataset(cfg):
     heatmap_generators = [HeatmapGenerator(size, data.NUM_JOINTS, data.SIGMA) for size in output_sizes]
     joints_generators = [JointsGenerator(data.MAX_NUM_PEOPLE, data.NUM_JOINTS, size, cfg.MODEL.TAG_PER_JOINT)
                          for size in output_sizes]
-    return KeypointTrainDataset(family, data.ROOT, data.TRAIN, data.NUM_JOINTS, augmentation,
-                                heatmap_generators, joints_generators, with_center=data.WITH_CENTER,
-                                data_format=data.DATA_FORMAT)
+    return _not_empty(KeypointTrainDataset(family, data.ROOT, data.TRAIN, data.NUM_JOINTS, augmentation,
+                                           heatmap_generators, joints_generators, with_center=data.WITH_CENTER,
+                                           data_format=data.DATA_FORMAT), data.TRAIN, "images with people")
 
 
 def build_test_dataset(cfg):
-    """KeypointTestDataset for DATASET.DATASET_TEST ('coco' / 'crowd_pose') on split DATASET.TEST."""
+    """KeypointTestDataset for DATASET.DATASET_TEST ('coco' / 'crowd_pose') on split DATASET.TEST.
+
+    Also checks that DATASET.NUM_JOINTS fits the dataset and the model's heatmap channels (MODEL.NUM_JOINTS).
+    """
     data = cfg.DATASET
     family = _family(data.DATASET_TEST, TEST_DATASETS, "DATASET.DATASET_TEST")
-    return KeypointTestDataset(family, data.ROOT, data.TEST, data_format=data.DATA_FORMAT)
+    expected_joints = BASE_NUM_JOINTS[family] + (1 if data.WITH_CENTER else 0)
+    if data.NUM_JOINTS != expected_joints:
+        raise ConfigError(f"DATASET.NUM_JOINTS is {data.NUM_JOINTS}, {data.DATASET_TEST} with WITH_CENTER "
+                          f"{data.WITH_CENTER} needs {expected_joints}")
+    if cfg.MODEL.NUM_JOINTS != data.NUM_JOINTS:
+        raise ConfigError(f"DATASET.NUM_JOINTS {data.NUM_JOINTS} disagrees with MODEL.NUM_JOINTS "
+                          f"{cfg.MODEL.NUM_JOINTS}, the model's heatmap channels")
+    dataset = KeypointTestDataset(family, data.ROOT, data.TEST, data_format=data.DATA_FORMAT)
+    return _not_empty(dataset, data.TEST, "images")
+
+
+def _not_empty(dataset, split, what):
+    """`dataset`, or a one-line EmptySplitError when its annotation file lists no image (what: 'images'...)."""
+    if len(dataset) == 0:
+        raise EmptySplitError(f"0 {what} in {dataset.annotation_file} (split {split})")
+    return dataset
 
 
 def seed_worker(worker_id):
