@@ -69,6 +69,12 @@ def create_logger(cfg, cfg_file, phase, rank=0):
     return logger, final_output_dir, tb_log_dir
 
 
+def file_in_the_way(folder):
+    """The first of `folder` and its parents that exists but is not a folder (a Path), or None."""
+    folder = Path(folder)
+    return next((parent for parent in [folder, *folder.parents] if parent.exists() and not parent.is_dir()), None)
+
+
 def make_folder(folder, key):
     """mkdir -p `folder`; a one-line OutputFolderError naming the config `key` when that is impossible
     (a file in the way, no permission)."""
@@ -76,8 +82,7 @@ def make_folder(folder, key):
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        blocker = next((parent for parent in [folder, *folder.parents] if parent.exists() and not parent.is_dir()),
-                       None)
+        blocker = file_in_the_way(folder)
         reason = f"{blocker} is a file, not a folder" if blocker is not None else (error.strerror or str(error))
         raise OutputFolderError(f"{key}: cannot create the folder {folder}: {reason}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
