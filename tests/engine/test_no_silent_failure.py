@@ -310,3 +310,31 @@ def test_dist_train_reports_bad_input_in_one_line(repo, shared, tmp_path, case):
     assert completed.returncode == 1 and "Traceback" not in completed.stderr, completed.stderr[-3000:]
     [error] = _error_lines(completed)
     assert error.startswith(expected), error
+
+
+NAN_ON_RANK_1_FROM_EPOCH_1 = """
+    import os
+    from higherhrnet.engine import training
+    _total, _calls = training.total_loss, [0]
+    def poisoned_total_loss(*args):
+        loss, components = _total(*args)
+        _calls[0] += 1
+        if os.environ["RANK"] == "1" and _calls[0] > 1:  # one step per epoch and rank: epoch 1 on rank 1
+            loss = loss * float("nan")
+        return loss, components
+    training.total_loss = poisoned_total_loss
+"""
+
+
+@pytest.mark.slow
+def test_under_torchrun_every_rank_stops_on_one_ranks_nan(repo, shared, tmp_path):
+    launcher = ["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0", "--rdzv-backend=c10d",
+                "--rdzv-endpoint=localhost:0"]
+    completed = train(repo, shared, tmp_path, ["TRAIN.END_EPOCH", "3"], prelude=NAN_ON_RANK_1_FROM_EPOCH_1,
+                      launcher=launcher, timeout=300)
+    assert completed.returncode != 0
+    errors = [line for line in completed.stderr.splitlines() if "error: " in line]
+    assert any("non-finite loss nan at epoch 1, iteration 0 (global step 1)" in line for line in errors), errors
+    assert any("another rank stopped on a non-finite loss" in line for line in errors), errors
+    checkpoint = torch.load(output_dir(tmp_path) / "checkpoint.pth.tar", map_location="cpu", weights_only=True)
+    assert checkpoint["epoch"] == 1 and _all_finite(checkpoint["state_dict"])
