@@ -338,3 +338,21 @@ def test_under_torchrun_every_rank_stops_on_one_ranks_nan(repo, shared, tmp_path
     assert any("another rank stopped on a non-finite loss" in line for line in errors), errors
     checkpoint = torch.load(output_dir(tmp_path) / "checkpoint.pth.tar", map_location="cpu", weights_only=True)
     assert checkpoint["epoch"] == 1 and _all_finite(checkpoint["state_dict"])
+
+
+@pytest.mark.slow
+def test_resuming_with_another_lr_warns_which_value_is_used(repo, shared, tmp_path):
+    assert train(repo, shared, tmp_path, ["TRAIN.END_EPOCH", "1"]).returncode == 0
+    resumed = train(repo, shared, tmp_path, ["TRAIN.END_EPOCH", "2", "TRAIN.LR", "0.005"])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert ("TRAIN.LR is 0.005 in the config but 0.001 in the checkpoint: the resumed run keeps the checkpoint's "
+            "value 0.001") in resumed.stdout
+    checkpoint = torch.load(output_dir(tmp_path) / "checkpoint.pth.tar", map_location="cpu", weights_only=True)
+    assert checkpoint["optimizer"]["param_groups"][0]["lr"] == 0.001
+    assert (output_dir(tmp_path) / "checkpoint.pth.tar").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -201,7 +201,7 @@ def resume_into(checkpoint, model, optimizer, lr_scheduler, scaler, place, logge
     The RNG states are restored last: call this after everything that draws random numbers at start-up.
     """
     model.load_state_dict(checkpoint["state_dict"])
-    for line in optimizer_setting_changes(optimizer, checkpoint["optimizer"]):
+    for line in optimizer_setting_changes(optimizer, checkpoint["optimizer"]) if place.is_main else []:
         logger.warning(line)
     optimizer.load_state_dict(checkpoint["optimizer"])
     if checkpoint.get("lr_scheduler") is not None:
