@@ -6,7 +6,9 @@ Launch modes (algorithm.md §8.1, M3):
   python tools/dist_train.py --cfg ...
       the official behaviour: one process per visible GPU (spawned here, with a local rendezvous), or one
       CPU process where there is no GPU.
-Only rank 0 logs to the console, writes TensorBoard and saves checkpoints.
+Only rank 0 logs to the console, writes TensorBoard and saves checkpoints. An error of the input (a config
+key, a missing or unreadable file, an output folder in use by another run, a diverged loss) ends the run
+with one line `error: <file/key>: <what>` and exit status 1; a bug keeps its traceback.
 """
 import argparse
 import os
@@ -40,8 +42,16 @@ def _spawned_worker(local_rank, world_size, port, argv):
     os.environ.update({"RANK": str(local_rank), "LOCAL_RANK": str(local_rank), "WORLD_SIZE": str(world_size),
                        "LOCAL_WORLD_SIZE": str(world_size),
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    _train_reporting_errors(parse_args(argv))
+
+
+def _train_reporting_errors(args):
     from higherhrnet.engine.training import run_training
-    run_training(parse_args(argv))
+    from higherhrnet.errors import REPORTED_ERRORS, one_line
+    try:
+        run_training(args)
+    except REPORTED_ERRORS as error:
+        sys.exit(f"error: {one_line(error)}")
 
 
 def main(argv=None):
@@ -57,8 +67,7 @@ def main(argv=None):
     if not launched_by_torchrun() and cfg.MULTIPROCESSING_DISTRIBUTED and num_gpus > 1:
         mp.spawn(_spawned_worker, nprocs=num_gpus, args=(num_gpus, _free_port(), argv))
         return
-    from higherhrnet.engine.training import run_training
-    run_training(args)
+    _train_reporting_errors(args)
 
 
 if __name__ == "__main__":

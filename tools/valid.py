@@ -26,11 +26,11 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from higherhrnet.engine.evaluation import run_validation
-    from higherhrnet.errors import REPORTED_ERRORS
+    from higherhrnet.errors import REPORTED_ERRORS, one_line
     try:
         run_validation(args.cfg, args.opts, show_progress=not args.no_progress)
     except REPORTED_ERRORS as error:
-        sys.exit(f"error: {error}")
+        sys.exit(f"error: {one_line(error)}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from higherhrnet.data.image_io import ImageReadError, read_image_rgb
+from higherhrnet.engine.output_dirs import file_in_the_way
 from higherhrnet.visualize import heatmap_row, tagmap_row, write_picture
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jp2")
@@ -391,6 +392,10 @@ def main(argv=None):
         print("warning: --show ignored: no display (or OpenCV without GUI support)", file=sys.stderr)
         show = False
 
+    blocker = file_in_the_way(args.output)
+    if blocker is not None:
+        print(f"error: --output {args.output}: {blocker} is a file, not a folder", file=sys.stderr)
+        return 2
     inputs, problems, ignored = collect_inputs(args.input)
     run = DemoRun(predictor, args.output, save_maps=args.save_maps, show=show, joint_threshold=args.joint_threshold,
                   video_format=args.video_format, max_frames=args.max_frames, show_progress=not args.no_progress)
@@ -404,7 +409,8 @@ def main(argv=None):
     if ignored:
         print(f"note: ignored {ignored} file(s) in the input folders that are neither images nor videos",
               file=sys.stderr)
-    print(f"processed {run.num_images} image(s) and {run.num_frames} video frame(s); outputs in {run.output_dir}")
+    written = f"outputs in {run.output_dir}" if run.output_dir.is_dir() else "nothing written"
+    print(f"processed {run.num_images} image(s) and {run.num_frames} video frame(s); {written}")
     if run.skipped:
         print(f"skipped {len(run.skipped)} input(s):", file=sys.stderr)
         for source, reason in run.skipped:

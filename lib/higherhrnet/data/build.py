@@ -9,6 +9,7 @@ import torch
 import torch.distributed
 import torch.utils.data
 
+from ..errors import EmptySplitError
 from ..keypoints import layout_from_config
 from .compact_batch import CompactTrainSamples, collate_compact
 from .datasets import KeypointTestDataset, KeypointTrainDataset
@@ -56,14 +57,22 @@ def build_train_dataset(cfg):
                                    heatmap_generators, joints_generators, with_center=data.WITH_CENTER,
                                    data_format=data.DATA_FORMAT)
     dataset_layout(cfg, dataset)
-    return dataset
+    return _not_empty(dataset, data.TRAIN, "images with people")
 
 
 def build_test_dataset(cfg):
     """KeypointTestDataset for DATASET.DATASET_TEST ('coco' / 'crowd_pose') on split DATASET.TEST."""
     data = cfg.DATASET
     family = _family(data.DATASET_TEST, TEST_DATASETS, "DATASET.DATASET_TEST")
-    return KeypointTestDataset(family, data.ROOT, data.TEST, data_format=data.DATA_FORMAT)
+    dataset = KeypointTestDataset(family, data.ROOT, data.TEST, data_format=data.DATA_FORMAT)
+    return _not_empty(dataset, data.TEST, "images")
+
+
+def _not_empty(dataset, split, what):
+    """`dataset`, or a one-line EmptySplitError when its annotation file lists no image (what: 'images'...)."""
+    if len(dataset) == 0:
+        raise EmptySplitError(f"0 {what} in {dataset.annotation_file} (split {split})")
+    return dataset
 
 
 def seed_worker(worker_id):

@@ -32,11 +32,15 @@ class ResumeError(UserError, RuntimeError):
 
 
 def atomic_torch_save(obj, path):
-    """torch.save `obj` to `path` through a temporary file and an atomic rename."""
+    """torch.save `obj` to `path` through a temporary file and an atomic rename.
+
+    The file gets the mode a plain open() would give (0666 minus the umask), not mkstemp's private 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_current_umask())
         with os.fdopen(fd, "wb") as handle:
             torch.save(obj, handle)
             handle.flush()
@@ -46,6 +50,12 @@ def atomic_torch_save(obj, path):
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
+
+
+def _current_umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def capture_rng_states(device=None):
@@ -155,6 +165,34 @@ def read_for_resume(checkpoint_file, enabled):
     return value
 
 
+# optimiser settings of the config, by the config key that sets them
+_OPTIMIZER_SETTINGS = {"initial_lr": "TRAIN.LR", "weight_decay": "TRAIN.WD", "momentum": "TRAIN.MOMENTUM",
+                       "nesterov": "TRAIN.NESTEROV", "betas": "Adam betas", "eps": "Adam eps"}
+
+
+def optimizer_setting_changes(optimizer, saved_state):
+    """Warning lines for the settings where the freshly built `optimizer` (from the config) and the
+    checkpoint's optimiser state (`saved_state`, an optimizer.state_dict()) disagree.
+
+    Resuming restores the checkpoint's optimiser state, so its values are the ones used (as the official
+    resume does); the warning says so, since the config saved with the new checkpoints shows the new ones.
+    """
+    if not saved_state.get("param_groups") or not optimizer.param_groups:
+        return []
+    current, saved = optimizer.param_groups[0], saved_state["param_groups"][0]
+    lines = []
+    for name, key in _OPTIMIZER_SETTINGS.items():
+        if name in current and name in saved and _as_plain(current[name]) != _as_plain(saved[name]):
+            lines.append(f"{key} is {_as_plain(current[name])} in the config but {_as_plain(saved[name])} in the "
+                         f"checkpoint: the resumed run keeps the checkpoint's value {_as_plain(saved[name])} "
+                         f"(start in a new OUTPUT_DIR to train with the new one)")
+    return lines
+
+
+def _as_plain(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
 def resume_into(checkpoint, model, optimizer, lr_scheduler, scaler, place, logger):
     """Restore the training state of `checkpoint` (from read_for_resume); returns (begin_epoch, global_step).
 
@@ -163,6 +201,8 @@ def resume_into(checkpoint, model, optimizer, lr_scheduler, scaler, place, logge
     The RNG states are restored last: call this after everything that draws random numbers at start-up.
     """
     model.load_state_dict(checkpoint["state_dict"])
+    for line in optimizer_setting_changes(optimizer, checkpoint["optimizer"]) if place.is_main else []:
+        logger.warning(line)
     optimizer.load_state_dict(checkpoint["optimizer"])
     if checkpoint.get("lr_scheduler") is not None:
         lr_scheduler.load_state_dict(checkpoint["lr_scheduler"])

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..errors import OutputFolderError
+
 
 def run_directories(cfg, cfg_file, time_str):
     """(final_output_dir, tb_log_dir) for a config and the YAML it came from; nothing is created."""
@@ -34,8 +36,8 @@ def create_logger(cfg, cfg_file, phase, rank=0):
     time_str = time.strftime("%Y-%m-%d-%H-%M")
     final_output_dir, tb_log_dir = run_directories(cfg, cfg_file, time_str)
     if rank == 0:
-        final_output_dir.mkdir(parents=True, exist_ok=True)
-        tb_log_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(final_output_dir, "OUTPUT_DIR")
+        make_folder(tb_log_dir, "LOG_DIR")
 
     logger, record = logging.getLogger("higherhrnet"), file_logger()
     for each in (logger, record):
@@ -47,7 +49,12 @@ def create_logger(cfg, cfg_file, phase, rank=0):
     if rank == 0:
         logger.setLevel(logging.INFO)
         record.setLevel(logging.INFO)
-        file_handler = logging.FileHandler(final_output_dir / f"{phase}_{time_str}_rank{rank}.log")
+        log_file = final_output_dir / f"{phase}_{time_str}_rank{rank}.log"
+        try:
+            file_handler = logging.FileHandler(log_file)
+        except OSError as error:
+            raise OutputFolderError(f"OUTPUT_DIR: cannot write the log file {log_file} "
+                                    f"({error.strerror or error})") from None
         console = logging.StreamHandler(sys.stdout)
         for handler in (file_handler, console):
             handler.setFormatter(formatter)
@@ -60,6 +67,27 @@ def create_logger(cfg, cfg_file, phase, rank=0):
         logger.addHandler(console)
         record.setLevel(logging.CRITICAL + 1)
     return logger, final_output_dir, tb_log_dir
+
+
+def file_in_the_way(folder):
+    """The first of `folder` and its parents that exists but is not a folder (a Path), or None."""
+    folder = Path(folder)
+    return next((parent for parent in [folder, *folder.parents] if parent.exists() and not parent.is_dir()), None)
+
+
+def make_folder(folder, key):
+    """mkdir -p `folder`; a one-line OutputFolderError naming the config `key` when that is impossible
+    (a file in the way, no permission)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = file_in_the_way(folder)
+        reason = f"{blocker} is a file, not a folder" if blocker is not None else (error.strerror or str(error))
+        raise OutputFolderError(f"{key}: cannot create the folder {folder}: {reason}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputFolderError(f"{key}: the folder {folder} is not writable")
+    return folder
 
 
 def file_logger():

@@ -24,8 +24,11 @@ from ..losses import MultiLossFactory, total_loss
 from ..models import build_model
 from ..visualize import save_batch_maps
 from . import checkpoint as ckpt
-from .distributed import all_gather_objects, barrier, broadcast_buffers, cleanup_distributed, is_distributed
+from .distributed import (all_gather_objects, barrier, broadcast_buffers, broadcast_object, cleanup_distributed,
+                          is_distributed)
 from .evaluation import evaluate_model
+from .numerics import TrainingGuard
+from .run_lock import RunLockError, acquire_run_lock, remove_unfinished_writes
 from .setup import setup
 
 
@@ -187,7 +190,8 @@ def _write_scalars(writer, rows):
 
 
 def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device, *, logger=None, writer=None,
-                    print_freq=100, global_step=0, debug_hook=None, show_progress=True, max_iterations=None):
+                    print_freq=100, global_step=0, debug_hook=None, show_progress=True, max_iterations=None,
+                    guard=None):
     """Train `model` for one pass over `loader`. Returns (global_step after the epoch, dict of average losses).
 
     loader yields (images (B,3,S,S), heatmaps [(B,J,R_s,R_s)], masks [(B,R_s,R_s)], joints [(B,P,J,2)]) or
@@ -197,6 +201,8 @@ def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device,
     written every print_freq iterations and at the end of the epoch.
     debug_hook(iteration, images, targets, outputs): called every print_freq iterations (debug pictures).
     max_iterations: stop the epoch early (for smoke tests and benchmarks).
+    guard: engine.numerics.TrainingGuard or None; it sees every iteration's losses when they reach the host
+    (every print_freq iterations and at the last one) and stops a diverged run.
     """
     model.train()
     timing, meters = _Timing(), LossMeters()
@@ -204,6 +210,7 @@ def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device,
     progress = tqdm(total=num_iterations, desc=f"epoch {epoch}", leave=False, dynamic_ncols=True,
                     disable=not show_progress)
     end = time.perf_counter()
+    epoch_first_step = global_step
     for iteration, batch in enumerate(loader):
         if iteration >= num_iterations:
             break
@@ -223,6 +230,8 @@ def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device,
 
         if iteration % print_freq == 0 or iteration == num_iterations - 1:
             rows = meters.drain()
+            if guard is not None:
+                guard.check_losses(rows, epoch, epoch_first_step)
             if writer is not None:
                 _write_scalars(writer, rows)
             if iteration % print_freq == 0:
@@ -290,6 +299,25 @@ def _make_debug_hook(cfg, final_output_dir):
     return hook
 
 
+def _lock_output_folder(final_output_dir, main, logger):
+    """Rank 0 locks the run folder (engine/run_lock.py) and clears a killed run's unfinished writes.
+
+    Every rank learns the outcome, so a refused run stops on all ranks. Returns the RunLock (None elsewhere).
+    """
+    lock, refusal = None, None
+    if main:
+        try:
+            lock = acquire_run_lock(final_output_dir)
+        except RunLockError as error:
+            refusal = str(error)
+    refusal = broadcast_object(refusal)
+    if refusal is not None:
+        raise RunLockError(refusal)
+    if main:
+        remove_unfinished_writes(lock, logger)
+    return lock
+
+
 def run_training(args):
     """Train with the config of `args.cfg` + `args.opts`; works alone, under torchrun or under mp.spawn."""
     run = setup(args.cfg, args.opts, phase="train", args=args)
@@ -311,10 +339,8 @@ def run_training(args):
 
     begin_epoch, global_step = cfg.TRAIN.BEGIN_EPOCH, 0
     checkpoint_file = final_output_dir / ckpt.CHECKPOINT_NAME
-    if main:
-        for stale in final_output_dir.glob(".*.tmp"):  # left by a run killed while writing a checkpoint
-            logger.warning(f"removing {stale.name}, an unfinished checkpoint write of an interrupted run")
-            stale.unlink()
+    run_lock = _lock_output_folder(final_output_dir, main, logger)
+    guard = TrainingGuard.from_config(cfg, precision, final_output_dir)
     checkpoint = ckpt.read_for_resume(checkpoint_file, cfg.AUTO_RESUME)
     if checkpoint is not None:
         begin_epoch, global_step = ckpt.resume_into(checkpoint, _unwrap(model), optimizer, lr_scheduler,
@@ -339,7 +365,8 @@ def run_training(args):
         global_step, averages = train_one_epoch(
             model, loader, loss_fn, optimizer, precision, epoch, device, logger=logger if main else None,
             writer=writer, print_freq=cfg.PRINT_FREQ, global_step=global_step, debug_hook=debug_hook,
-            show_progress=main and not args.no_progress, max_iterations=args.max_iterations)
+            show_progress=main and not args.no_progress, max_iterations=args.max_iterations, guard=guard)
+        guard.check_weights(_unwrap(model), epoch)  # before validation and the checkpoint
         lr_scheduler.step()
         train_seconds += time.time() - epoch_start
         is_best = True  # official: model_best is simply the latest epoch
@@ -374,5 +401,6 @@ def run_training(args):
         ckpt.atomic_torch_save(_unwrap(model).state_dict(), final_file)
         if writer is not None:
             writer.close()
+        run_lock.release()
     cleanup_distributed()
     return final_output_dir

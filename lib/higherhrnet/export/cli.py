@@ -82,6 +82,8 @@ def run_export(args):
     from higherhrnet.config import load_config
     from higherhrnet.engine.inference import InferenceSettings, prepare
     from higherhrnet.export.onnx_export import NetworkWithPostprocess, compare_with_torch, export_onnx
+    from higherhrnet.engine.output_dirs import file_in_the_way
+    from higherhrnet.errors import OutputFolderError
     from higherhrnet.models import build_model, load_model_weights
 
     cfg = load_config(args.cfg, args.opts)
@@ -94,6 +96,9 @@ def run_export(args):
     settings = InferenceSettings.from_config(cfg, torch.device("cpu"))
     module = NetworkWithPostprocess.from_settings(network, settings) if args.with_postprocess else network
     output = args.output or default_output_path(args.cfg, args.with_postprocess)
+    blocker = file_in_the_way(Path(output).parent)
+    if blocker is not None:
+        raise OutputFolderError(f"--output {output}: {blocker} is a file, not a folder")
     size = int(cfg.DATASET.INPUT_SIZE)
     export_onnx(module, output, example_size_hw=(size, size), opset_version=args.opset)
     print(f"exported {output} ({os.path.getsize(output) / 1e6:.1f} MB, opset {args.opset}, dynamic batch/height/width"

@@ -64,11 +64,12 @@ def read_state_dict(path):
     try:
         obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:  # pickle / zip / weights_only refusals all mean "not a plain weights file"
-        hint = ''
-        if 'weights_only' in str(err) or 'Unsupported global' in str(err):
+        message, detail = str(err), f"{type(err).__name__}: {_first_line(err)}"
+        if 'Unsupported global' in message or 'allowed global' in message:
             hint = ' (it pickles Python objects, e.g. a legacy optimiser; re-save only its state_dict)'
-        raise CheckpointError(f"{path}: not a readable PyTorch weights file{hint}: "
-                              f"{type(err).__name__}: {_first_line(err)}") from None
+        else:  # bytes torch.load cannot parse at all
+            hint, detail = ' (corrupt, truncated or not written by torch.save)', type(err).__name__
+        raise CheckpointError(f"{path}: not a readable PyTorch weights file{hint}: {detail}") from None
     if _is_state_dict(obj):
         return normalize_state_dict(obj)
     if isinstance(obj, dict):
