@@ -34,8 +34,7 @@ def create_logger(cfg, cfg_file, phase, rank=0):
     time_str = time.strftime("%Y-%m-%d-%H-%M")
     final_output_dir, tb_log_dir = run_directories(cfg, cfg_file, time_str)
     if rank == 0:
-        final_output_dir.mkdir(parents=True, exist_ok=True)
-        tb_log_dir.mkdir(parents=True, exist_ok=True)
+        final_output_dir.mkdir(parents=True, exist_ok=True)  # tb_log_dir: made by training's SummaryWriter
 
     logger, record = logging.getLogger("higherhrnet"), file_logger()
     for each in (logger, record):
@@ -48,7 +47,7 @@ def create_logger(cfg, cfg_file, phase, rank=0):
         logger.setLevel(logging.INFO)
         record.setLevel(logging.INFO)
         file_handler = logging.FileHandler(final_output_dir / f"{phase}_{time_str}_rank{rank}.log")
-        console = logging.StreamHandler(sys.stdout)
+        console = _ConsoleAboveProgressBars(sys.stdout)
         for handler in (file_handler, console):
             handler.setFormatter(formatter)
             logger.addHandler(handler)
@@ -60,6 +59,18 @@ def create_logger(cfg, cfg_file, phase, rank=0):
         logger.addHandler(console)
         record.setLevel(logging.CRITICAL + 1)
     return logger, final_output_dir, tb_log_dir
+
+
+class _ConsoleAboveProgressBars(logging.StreamHandler):
+    """Console log lines written with tqdm.write: above a running progress bar, never glued onto it."""
+
+    def emit(self, record):
+        try:
+            from tqdm import tqdm
+            tqdm.write(self.format(record), file=self.stream)
+            self.flush()
+        except Exception:  # as logging.StreamHandler: a failing console must not stop the run
+            self.handleError(record)
 
 
 def file_logger():
