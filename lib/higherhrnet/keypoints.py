@@ -66,3 +66,14 @@ def skeleton(num_joints):
     if num_joints in (14, 15):
         return CROWDPOSE_SKELETON
     return ()
+
+
+def joint_names(num_joints):
+    """Joint names for a joint count: COCO (17) or CrowdPose (14), each with an optional last 'center'
+    joint (18 / 15); other counts get 'joint_0', 'joint_1', ..."""
+    for names in (COCO_KEYPOINT_NAMES, CROWDPOSE_KEYPOINT_NAMES):
+        if num_joints == len(names):
+            return names
+        if num_joints == len(names) + 1:
+            return names + ("center",)
+    return tuple(f"joint_{index}" for index in range(num_joints))
