@@ -48,7 +48,8 @@ def test_rows_columns_tensorboard_and_files(tmp_path):
     _one_epoch(metrics, 1, 3, dict(zip(COCO_METRIC_NAMES, np.linspace(0.1, 1.0, 10))))
     columns, rows = _read_csv(tmp_path / CSV_NAME)
     assert columns[:6] == ["kind", "epoch", "step", "train/loss", "train/lr", "train/stage0/heatmaps_loss"]
-    assert {"train/epoch/loss", "train/epoch/stage0_heatmaps", "val/AP", "val/AP50", "val/APm", "val/AR"} <= set(columns)
+    assert {"train/epoch/loss", "train/epoch/stage0_heatmaps", "val/AP", "val/AP50", "val/APm",
+            "val/AR"} <= set(columns)
     assert [row["kind"] for row in rows] == ["step"] * 3 + ["epoch"] + ["step"] * 3 + ["epoch"]
     assert [row["epoch"] for row in rows] == ["0"] * 3 + ["1"] * 4 + ["2"]
     assert rows[3]["val/AP"] == "" and float(rows[7]["val/AP"]) == pytest.approx(0.1)
