@@ -5,7 +5,7 @@
     metrics.end_epoch(epoch + 1, averages, name_values) # validation metrics to TensorBoard, CSV and PNG written
 
 `RunMetrics` stands in for the TensorBoard writer: every scalar goes to TensorBoard as before and is also
-kept, one CSV row per logged step. At each epoch end one more row holds the epoch's average losses and,
+kept, one CSV row per iteration (train_one_epoch writes every iteration's scalars). At each epoch end one more row holds the epoch's average losses and,
 after a validation, every metric of the AP table; then metrics.csv and curves.png are rewritten, each into a
 temporary file renamed over the old one (a reader never sees half a file, a kill never leaves one).
 
@@ -191,6 +191,8 @@ def draw_curves(rows, path):
             val_axes.plot(xs, ys, marker="o", markersize=3, linewidth=2 if main_metric else 0.8,
                           alpha=1.0 if main_metric else 0.6, label=column[4:])
     if val_axes.lines:
+        highest = max(max(line.get_ydata()) for line in val_axes.lines)
+        val_axes.set_ylim(0, max(0.05, 1.1 * highest))  # AP / AR live in [0, 1]: keep 0 at the bottom
         val_axes.legend(fontsize=7, ncol=2)
     else:
         val_axes.text(0.5, 0.5, "no validation yet (TRAIN.VAL_FREQ)", ha="center", va="center",
