@@ -7,6 +7,7 @@ setup(
     description="Faithful, modern reimplementation of HigherHRNet (CVPR 2020) bottom-up human pose estimation",
     package_dir={"": "lib"},
     packages=find_packages("lib"),
+    package_data={"higherhrnet": ["py.typed"]},  # the package ships type hints (PEP 561)
     python_requires=">=3.9",
     # torch is installed first, on its own (see the Makefile), so pip never pulls a CUDA build by accident.
     install_requires=["numpy", "opencv-python-headless", "yacs", "pyyaml", "munkres==1.1.4", "pycocotools",

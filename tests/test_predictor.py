@@ -65,10 +65,10 @@ def test_prediction_holds_people_and_raw_arrays(predictions_from_paths):
     assert isinstance(prediction, Prediction) and prediction.image_size == (425, 640)
     assert len(prediction) == len(prediction.raw) == len(prediction.scores) > 0
     assert prediction.keypoints.shape == (len(prediction), 17, 3)
-    person = prediction[0]
+    person = prediction[0]  # the highest score; raw, scores and records() keep the pipeline's order
     assert person.keypoints.shape == (17, 3) and person.tags.shape == (17, 2)  # flip test: T = 2
-    np.testing.assert_array_equal(person.keypoints, prediction.raw[0][:, :3])
-    assert person.score == prediction.scores[0] == pytest.approx(float(prediction.person_scores[0]))
+    np.testing.assert_array_equal(person.keypoints, prediction.raw[person.index][:, :3])
+    assert person.score == prediction.scores[person.index] == pytest.approx(max(prediction.person_scores))
     assert prediction.heatmaps is None and prediction.tags is None
 
 
@@ -123,7 +123,7 @@ def test_bad_inputs_give_one_line_errors(tiny, predictor, tmp_path):
         (lambda: predictor.predict(np.zeros((0, 32, 3), np.uint8)), ValueError, "empty"),
         (lambda: predictor.predict(np.zeros((32, 32, 3), np.uint8), color="hsv"), ValueError, "color 'hsv'"),
         (lambda: predictor.predict(tmp_path / "missing.jpg"), ImageReadError, "missing.jpg: image file not found"),
-        (lambda: predictor.predict(12), TypeError, "file path or a NumPy array"),
+        (lambda: predictor.predict(12), TypeError, "file path, a NumPy array, a PIL image or a torch tensor"),
         (lambda: Predictor(tiny["cfg"], tiny["weights"], backend="tensorflow"), ValueError, "backend 'tensorflow'"),
         (lambda: Predictor(tiny["cfg"]), ValueError, "no weights"),
         (lambda: Predictor(tiny["cfg"], tmp_path / "model.onnx"), ValueError, "backend='onnx'"),

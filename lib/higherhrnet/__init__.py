@@ -8,11 +8,19 @@ Docstrings cite the repository's docs/algorithm.md as `algorithm.md §6.5` (sect
 (quirks and decisions).
 """
 __version__ = "0.1.0"
+__all__ = ["Predictor", "Prediction", "Person", "__version__"]
+
+_LAZY = ("Predictor", "Prediction", "Person")
 
 
 def __getattr__(name):
-    """`higherhrnet.Predictor` is imported on first use, so `import higherhrnet` stays light."""
-    if name == "Predictor":
-        from higherhrnet.predictor import Predictor
-        return Predictor
+    """`higherhrnet.Predictor` (and its Prediction / Person) are imported on first use, so `import higherhrnet`
+    stays light (no torch)."""
+    if name in _LAZY:
+        from higherhrnet import predictor
+        return getattr(predictor, name)
     raise AttributeError(f"module 'higherhrnet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -6,7 +6,7 @@
 Inputs (--input, any number): an image file; a folder (its images, sorted by name, and each video in it);
 a video file (by extension); a webcam index such as 0. Outputs in --output:
 
-    <stem>_pose.jpg                 the image with every skeleton drawn
+    <stem>_pose.jpg                 the image with the skeletons of persons scoring >= --min-score
     <folder>/<stem>_pose.jpg        the same for the images of a folder
     <stem>_pose.mp4 (or .avi)       the overlay video of a video or webcam input
     <name>_results.json             one per input: COCO results records (algorithm.md §7.1) plus `file_name`
@@ -16,7 +16,13 @@ a video file (by extension); a webcam index such as 0. Outputs in --output:
     <stem>_heatmaps.jpg, _tags.jpg  with --save-maps: the aggregated maps the decoder read (first
                                     frame only for videos)
 
-Every picture goes through `Predictor`, i.e. the pipeline of tools/valid.py. Inputs that cannot be read
+Every picture goes through `Predictor`, i.e. the pipeline of tools/valid.py; image files are read upright
+(EXIF orientation applied, as photo viewers show them), so overlays and keypoints are in the displayed
+picture's pixels. The results files keep every person (the official output); only the drawing leaves out
+persons scoring below --min-score (default 0.1) and joints scoring <= --joint-threshold (default 0.1):
+the person score is a mean joint heatmap value, and 0.1 is also the decoder's joint detection threshold
+(TEST.DETECTION_THRESHOLD), below which a "person" is mostly background (a black image gives dozens).
+--draw-all draws everything. Inputs that cannot be read
 are reported in one line and skipped; the run goes on and lists them at the end. The exit status is 0 if
 anything was processed, 1 if nothing was, 2 for a bad config, weights or option.
 """
@@ -33,9 +39,9 @@ import numpy as np
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from higherhrnet.data.image_io import ImageReadError, read_image_rgb
+from higherhrnet.data.image_io import ImageReadError, read_image_rgb_upright
 from higherhrnet.engine.output_dirs import file_in_the_way
-from higherhrnet.visualize import heatmap_row, tagmap_row, write_picture
+from higherhrnet.visualize import heatmap_row, label_columns, tagmap_row, write_picture
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jp2")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
@@ -134,7 +140,7 @@ def _open_webcam(index):
 
 
 def save_map_pictures(prefix, image_rgb, prediction):
-    """Write <prefix>_heatmaps.jpg and <prefix>_tags.jpg: the image then one column per joint map."""
+    """Write <prefix>_heatmaps.jpg and <prefix>_tags.jpg: the image then one column per joint map, labelled."""
     heatmaps, tags = prediction.heatmaps[0], prediction.tags[0, :, :, :, 0]
     height = heatmaps.shape[1]
     if height > MAP_PICTURE_HEIGHT:
@@ -142,19 +148,22 @@ def save_map_pictures(prefix, image_rgb, prediction):
         heatmaps = F.interpolate(heatmaps[None], size=size, mode="bilinear", align_corners=False)[0]
         tags = F.interpolate(tags[None], size=size, mode="bilinear", align_corners=False)[0]
     image_bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])
-    write_picture(f"{prefix}_heatmaps.jpg", heatmap_row(image_bgr, heatmaps.numpy()))
-    write_picture(f"{prefix}_tags.jpg", tagmap_row(image_bgr, tags.numpy()))
+    names = tuple(prediction.joint_names)[:heatmaps.shape[0]]
+    names += ("center",) * (heatmaps.shape[0] - len(names))  # the WITH_CENTER channel comes last
+    labels = ("image",) + names
+    write_picture(f"{prefix}_heatmaps.jpg", label_columns(heatmap_row(image_bgr, heatmaps.numpy()), labels))
+    write_picture(f"{prefix}_tags.jpg", label_columns(tagmap_row(image_bgr, tags.numpy()), labels))
 
 
 class DemoRun:
     """Runs a Predictor over DemoInputs and writes the outputs; collects counts and skipped inputs."""
 
     def __init__(self, predictor, output_dir, *, save_maps=False, show=False, joint_threshold=0.1,
-                 video_format="mp4", max_frames=0, show_progress=True):
+                 min_score=0.1, video_format="mp4", max_frames=0, show_progress=True):
         self.predictor = predictor
         self.output_dir = Path(output_dir)
         self.save_maps, self.show = save_maps, show
-        self.joint_threshold = joint_threshold
+        self.joint_threshold, self.min_score = joint_threshold, min_score
         self.video_format, self.max_frames = video_format, max_frames
         self.show_progress = show_progress
         self.num_images = self.num_frames = 0
@@ -193,14 +202,14 @@ class DemoRun:
         try:
             for position, path in enumerate(progress):
                 try:
-                    image_rgb = read_image_rgb(path)
+                    image_rgb = read_image_rgb_upright(path)
                 except ImageReadError as error:
                     self.skip(path, str(error).split(": ", 1)[-1])
                     continue
                 prediction = self.predictor.predict(image_rgb, color="rgb", keep_maps=self.save_maps)
                 records += prediction.records(image_id_from_name(path.name, position), file_name=path.name)
                 overlay = self.predictor.draw(image_rgb, prediction, color="rgb",
-                                              joint_threshold=self.joint_threshold)
+                                              joint_threshold=self.joint_threshold, min_score=self.min_score)
                 write_picture(folder / f"{path.stem}_pose.jpg", overlay)
                 if self.save_maps:
                     save_map_pictures(folder / path.stem, image_rgb, prediction)
@@ -250,7 +259,7 @@ class DemoRun:
                     record["frame"] = frame_index
                     records.append(record)
                 overlay = self.predictor.draw(frame_bgr, prediction, color="bgr",
-                                              joint_threshold=self.joint_threshold)
+                                              joint_threshold=self.joint_threshold, min_score=self.min_score)
                 if writer is None:
                     writer = self._open_writer(video_path, fps, overlay.shape)
                 writer.write(overlay)
@@ -336,13 +345,17 @@ def parse_args(argv=None):
     parser.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: DEVICE of the config, '' = auto)")
     parser.add_argument("--no-flip", action="store_true", help="no flip test (faster, slightly less accurate)")
     parser.add_argument("--scales", type=float, nargs="+", help="test scales, e.g. 0.5 1.0 2.0 (default: config)")
-    parser.add_argument("--min-score", type=float, help="drop persons scoring below this (TEST.MIN_PERSON_SCORE)")
+    parser.add_argument("--min-score", type=float, default=0.1,
+                        help="draw persons scoring at least this (default 0.1; results files keep every person, "
+                             "TEST.MIN_PERSON_SCORE filters them too)")
     parser.add_argument("--pose-nms", action="store_true", help="OKS pose NMS (TEST.POSE_NMS; threshold "
                         "TEST.POSE_NMS_OKS)")
     parser.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="network runtime")
     parser.add_argument("--onnx", help="ONNX model of tools/export_onnx.py (with --backend onnx)")
     parser.add_argument("--joint-threshold", type=float, default=0.1,
                         help="draw joints scoring above this (default 0.1; results files keep every joint)")
+    parser.add_argument("--draw-all", action="store_true",
+                        help="draw every person and joint (--min-score 0 --joint-threshold 0)")
     parser.add_argument("--video-format", choices=sorted(VIDEO_CODECS), default="mp4",
                         help="container of overlay videos (mp4: mp4v codec, avi: MJPG)")
     parser.add_argument("--max-frames", type=int, default=0, help="stop each video / webcam after N frames")
@@ -367,7 +380,7 @@ def build_predictor(args):
             raise ValueError("--onnx is used with --backend onnx only")
         weights = args.weights
     return Predictor(args.cfg, weights, device=args.device, flip=False if args.no_flip else None,
-                     scales=args.scales, pose_nms=True if args.pose_nms else None, min_score=args.min_score,
+                     scales=args.scales, pose_nms=True if args.pose_nms else None,
                      backend=args.backend, opts=args.opts)
 
 
@@ -382,8 +395,13 @@ def main(argv=None):
     if args.backend == "onnx" and args.weights:
         print("warning: --weights is not used with --backend onnx (the .onnx file holds the weights)",
               file=sys.stderr)
+    from higherhrnet.predictor import NoWeightsError
+
     try:
         predictor = build_predictor(args)
+    except NoWeightsError:
+        print("error: no weights: pass --weights <file>.pth or set TEST.MODEL_FILE in the config", file=sys.stderr)
+        return 2
     except (*REPORTED_ERRORS, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -397,7 +415,9 @@ def main(argv=None):
         print(f"error: --output {args.output}: {blocker} is a file, not a folder", file=sys.stderr)
         return 2
     inputs, problems, ignored = collect_inputs(args.input)
-    run = DemoRun(predictor, args.output, save_maps=args.save_maps, show=show, joint_threshold=args.joint_threshold,
+    joint_threshold, min_score = (0.0, 0.0) if args.draw_all else (args.joint_threshold, args.min_score)
+    run = DemoRun(predictor, args.output, save_maps=args.save_maps, show=show, joint_threshold=joint_threshold,
+                  min_score=min_score,
                   video_format=args.video_format, max_frames=args.max_frames, show_progress=not args.no_progress)
     for source, reason in problems:
         run.skip(source, reason)

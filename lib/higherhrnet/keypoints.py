@@ -126,6 +126,10 @@ class KeypointLayout:
             return CROWDPOSE_OKS_SIGMAS
         return np.asarray(self.oks_sigmas, dtype=np.float64)
 
+    def channel_names(self):
+        """Names of the network's joint channels: the body joints, plus 'center' when with_center."""
+        return self.names + (("center",) if self.with_center else ())
+
     def grouping_order(self, include_center=False):
         """Grouping order over the decoder's channels; with include_center the centre (last) comes first."""
         order = list(self.joint_order)

@@ -133,6 +133,20 @@ def tagmap_row(image, tag_maps):
     return _blended_row(image, maps_uint8, map_weight=0.9, image_weight=0.1)
 
 
+def label_columns(row, labels):
+    """Write labels[k] at the top left of column k of a `heatmap_row` / `tagmap_row` picture, in place.
+
+    row: uint8 (H, len(labels) * W, 3); labels: e.g. ('image', 'nose', 'left_eye', ...). Returns row.
+    """
+    width = row.shape[1] // max(len(labels), 1)
+    scale = max(0.3, min(0.5, width / 200))
+    for index, label in enumerate(labels):
+        origin = (index * width + 3, int(14 * scale / 0.5))
+        for color, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # white on a black outline
+            cv2.putText(row, str(label), origin, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA)
+    return row
+
+
 def _blended_row(image, maps_uint8, map_weight, image_weight):
     num_maps, height, width = maps_uint8.shape
     image_resized = cv2.resize(image, (int(width), int(height)))

@@ -1,7 +1,7 @@
 """Reading images the official way and turning them into normalised network inputs.
 
 Images are read with OpenCV in colour, ignoring EXIF orientation (as the official code does), and returned
-as uint8 RGB arrays of shape (H, W, 3). `to_input_tensor` applies ToTensor (/255, HWC -> CHW) and the
+as uint8 RGB arrays of shape (H, W, 3); `read_image_rgb_upright` applies the orientation, for users' photos. `to_input_tensor` applies ToTensor (/255, HWC -> CHW) and the
 ImageNet normalisation with torchvision's float32 arithmetic, without depending on torchvision.
 """
 import functools
@@ -34,6 +34,21 @@ def _read_bgr(path):
 def read_image_rgb(path):
     """Read an image file as uint8 RGB (H, W, 3), EXIF orientation ignored; one-line error if unreadable."""
     return cv2.cvtColor(_read_bgr(path), cv2.COLOR_BGR2RGB)
+
+
+def read_image_rgb_upright(path):
+    """Read an image file as uint8 RGB (H, W, 3) the way photo viewers show it: EXIF orientation applied.
+
+    For users' pictures (Predictor, demo); datasets and tools/valid.py read with `read_image_rgb`, which
+    ignores the orientation as the official code does, so the COCO numbers stay official.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ImageReadError(f"{path}: image file not found")
+    image = cv2.imread(path, cv2.IMREAD_COLOR)  # OpenCV's default reading turns the image by its EXIF tag
+    if image is None:
+        raise ImageReadError(f"{path}: not a readable image (corrupt or unsupported format)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def to_input_tensor(image_rgb):

@@ -55,7 +55,7 @@ def create_logger(cfg, cfg_file, phase, rank=0):
         except OSError as error:
             raise OutputFolderError(f"OUTPUT_DIR: cannot write the log file {log_file} "
                                     f"({error.strerror or error})") from None
-        console = logging.StreamHandler(sys.stdout)
+        console = _ConsoleAboveProgressBars(sys.stdout)
         for handler in (file_handler, console):
             handler.setFormatter(formatter)
             logger.addHandler(handler)
@@ -88,6 +88,18 @@ def make_folder(folder, key):
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputFolderError(f"{key}: the folder {folder} is not writable")
     return folder
+
+
+class _ConsoleAboveProgressBars(logging.StreamHandler):
+    """Console log lines written with tqdm.write: above a running progress bar, never glued onto it."""
+
+    def emit(self, record):
+        try:
+            from tqdm import tqdm
+            tqdm.write(self.format(record), file=self.stream)
+            self.flush()
+        except Exception:  # as logging.StreamHandler: a failing console must not stop the run
+            self.handleError(record)
 
 
 def file_logger():

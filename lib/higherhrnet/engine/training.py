@@ -27,6 +27,7 @@ from . import checkpoint as ckpt
 from .distributed import (all_gather_objects, barrier, broadcast_buffers, broadcast_object, cleanup_distributed,
                           is_distributed)
 from .evaluation import evaluate_model
+from .metrics_log import RunMetrics
 from .numerics import TrainingGuard
 from .run_lock import RunLockError, acquire_run_lock, remove_unfinished_writes
 from .setup import setup
@@ -351,7 +352,7 @@ def run_training(args):
     writer = None
     if main:
         from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(log_dir=str(run.tb_log_dir))
+        writer = RunMetrics(final_output_dir, SummaryWriter(log_dir=str(run.tb_log_dir)), begin_epoch)
     debug_hook = _make_debug_hook(cfg, final_output_dir) if main else None
 
     history_file = final_output_dir / "val_history.json"
@@ -379,14 +380,14 @@ def run_training(args):
                 history.append({"epoch": epoch + 1, "train_seconds": round(train_seconds, 1), "AP": ap,
                                 "metrics": name_values})
                 history_file.write_text(json.dumps(history, indent=2))
-                if writer is not None:
-                    writer.add_scalar("val/AP", ap, epoch + 1)
             is_best = ap > best_ap
             best_ap = max(best_ap, ap)
         barrier()
         rng_states = all_gather_objects(ckpt.capture_rng_states(device))
         if main:
             logger.info(f"epoch {epoch} done: " + ", ".join(f"{k} {v:.3e}" for k, v in averages.items()))
+            validated = history[-1]["metrics"] if history and history[-1]["epoch"] == epoch + 1 else None
+            writer.end_epoch(epoch + 1, averages, validated)  # metrics.csv, curves.png, val/* to TensorBoard
             checkpoint = ckpt.build_checkpoint(epoch, cfg.MODEL.NAME, _unwrap(model), optimizer, lr_scheduler,
                                                precision.scaler, cfg.dump(), perf=epoch,
                                                rng_states_per_rank=rng_states, global_step=global_step)
