@@ -81,11 +81,12 @@ def draw_pictures(config, data_root, weights, picture_dir):
     from higherhrnet.config import load_config
     from higherhrnet.data.build import build_test_dataset
     from higherhrnet.engine.inference import InferenceSettings, PosePipeline, prepare
-    from higherhrnet.keypoints import COCO_SKELETON, joint_names
+    from higherhrnet.keypoints import layout_from_config
     from higherhrnet.models import build_model, load_model_weights
     from higherhrnet.visualize import draw_skeletons, heatmap_row, label_columns, tagmap_row, write_picture
 
     cfg = load_config(config, ["DATASET.ROOT", str(data_root)])
+    layout = layout_from_config(cfg)
     model = load_model_weights(build_model(cfg), weights)
     pipeline = PosePipeline(model, InferenceSettings.from_config(cfg), torch.device("cpu"))
     dataset = build_test_dataset(cfg)
@@ -99,8 +100,8 @@ def draw_pictures(config, data_root, weights, picture_dir):
         shown = [p for p, s in zip(persons, scores) if s > 0.1]
         colors = [tuple(int(c) for c in rng.integers(40, 255, 3)) for _ in range(max(len(shown), len(truth)))]
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-        left = draw_skeletons(bgr.copy(), truth, COCO_SKELETON, colors[:len(truth)], demo_style=True)
-        right = draw_skeletons(bgr.copy(), shown, COCO_SKELETON, colors[:len(shown)], demo_style=True)
+        left = draw_skeletons(bgr.copy(), truth, layout.skeleton, colors[:len(truth)], demo_style=True)
+        right = draw_skeletons(bgr.copy(), shown, layout.skeleton, colors[:len(shown)], demo_style=True)
         for picture, text in ((left, "ground truth"), (right, f"prediction ({len(shown)} people)")):
             cv2.putText(picture, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
         write_picture(picture_dir / f"val_{image_id}_truth_vs_prediction.jpg", np.hstack([left, right]))
@@ -110,7 +111,7 @@ def draw_pictures(config, data_root, weights, picture_dir):
     per_scale = [(scale, *pipeline.forward(network_input)) for scale, network_input in prepared.inputs]
     det, tags = pipeline.aggregate(per_scale, prepared.base_size)
     resized = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), prepared.base_size)
-    labels = ("image",) + joint_names(det.shape[1])
+    labels = ("image",) + layout.channel_names()
     write_picture(picture_dir / f"val_{image_id}_heatmaps.jpg",
                   label_columns(heatmap_row(resized, det[0].numpy()), labels))
     write_picture(picture_dir / f"val_{image_id}_tags.jpg",
