@@ -28,7 +28,7 @@ def run_directories(cfg, cfg_file, time_str):
 
 
 def create_logger(cfg, cfg_file, phase, rank=0):
-    """Create the run directories (rank 0) and a logger writing to the log file (and console on rank 0).
+    """Create the run directories (rank 0; the TensorBoard folder for phase 'train' only) and a logger writing to the log file (and console on rank 0).
 
     Returns (logger, final_output_dir: Path, tb_log_dir: Path). `file_logger()` then writes to the log file
     alone (rank 0), for what belongs in the record but not on the terminal (the full config).
@@ -37,7 +37,8 @@ def create_logger(cfg, cfg_file, phase, rank=0):
     final_output_dir, tb_log_dir = run_directories(cfg, cfg_file, time_str)
     if rank == 0:
         make_folder(final_output_dir, "OUTPUT_DIR")
-        make_folder(tb_log_dir, "LOG_DIR")
+        if phase == "train":  # only training writes TensorBoard events: no empty run folders from valid.py
+            make_folder(tb_log_dir, "LOG_DIR")
 
     logger, record = logging.getLogger("higherhrnet"), file_logger()
     for each in (logger, record):
