@@ -13,12 +13,13 @@
 from higherhrnet.codec.aggregation import (accumulate_scale, aggregate_stage_outputs, finish_aggregation,
                                            scales_in_processing_order)
 from higherhrnet.codec.backprojection import get_final_preds
+from higherhrnet.codec.decoder_params import DecoderParams
 from higherhrnet.codec.matching import grouping_joint_order, match_by_tag
 from higherhrnet.codec.parser import parse
 from higherhrnet.codec.resize import get_multi_scale_size, resize_align_multi_scale
 
 __all__ = [
-    "accumulate_scale", "aggregate_stage_outputs", "finish_aggregation", "get_final_preds",
+    "DecoderParams", "accumulate_scale", "aggregate_stage_outputs", "finish_aggregation", "get_final_preds",
     "get_multi_scale_size", "grouping_joint_order", "match_by_tag", "parse", "resize_align_multi_scale",
     "scales_in_processing_order",
 ]
