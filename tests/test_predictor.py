@@ -137,6 +137,9 @@ def test_bad_inputs_give_one_line_errors(tiny, predictor, tmp_path):
         with pytest.raises(error_type, match=message) as raised:
             call()
         assert "\n" not in str(raised.value)
-    # grayscale and RGBA arrays are accepted
+
+
+@pytest.mark.slow  # two runs of the whole pipeline
+def test_grayscale_and_rgba_arrays_are_accepted(predictor):
     assert isinstance(predictor.predict(np.full((64, 96), 128, np.uint8)), Prediction)
     assert isinstance(predictor.predict(np.full((64, 96, 4), 128, np.uint8)), Prediction)
