@@ -16,6 +16,8 @@ setup(
     extras_require={"onnx": ["onnx", "onnxruntime"], "scipy": ["scipy"], "test": ["pytest"]},
     # the tools/ scripts are thin wrappers of the same functions, with the official command lines
     entry_points={"console_scripts": ["higherhrnet-demo=higherhrnet.demo:main",
+                                      "higherhrnet-valid=higherhrnet.engine.valid_command:main",
+                                      "higherhrnet-train=higherhrnet.engine.train_command:main",
                                       "higherhrnet-export=higherhrnet.export.cli:main",
                                       "higherhrnet-synthetic=higherhrnet.synthetic.cli:main"]},
 )

@@ -88,9 +88,9 @@ def ground_truth_case(image_shape, annotations, pipeline):
 def _time_both_decoders(case, settings, repeats, warmup, reference_repeats, make_maps=None):
     """time_decoders' report for both paths (the slow reference with fewer repeats); outputs compared."""
     decoder = settings.decoder
-    geometry = dict(center=case["center"], scale=case["scale"], max_people=decoder["max_people"],
-                    nms_kernel=decoder["nms_kernel"], nms_padding=decoder["nms_padding"],
-                    detection_threshold=decoder["detection_threshold"])
+    geometry = dict(center=case["center"], scale=case["scale"], max_people=decoder.max_people,
+                    nms_kernel=decoder.nms_kernel, nms_padding=decoder.nms_padding,
+                    detection_threshold=decoder.detection_threshold)
     report = time_decoders(case["det"], case["tags"], repeats=repeats, warmup=warmup, paths=("fast",),
                            make_maps=make_maps, **geometry)
     reference = time_decoders(case["det"], case["tags"], repeats=reference_repeats, warmup=0,

@@ -4,12 +4,13 @@
 steps (NMS + top-k, matching, adjust, refine); the back-projection is timed after it. Decoder thresholds and
 switches other than those it takes as arguments keep parse's defaults (the official experiment values).
 """
+import dataclasses
 import statistics
 import time
 
 import numpy as np
 
-from higherhrnet.codec import parse
+from higherhrnet.codec import DecoderParams, parse
 from higherhrnet.codec.backprojection import get_final_preds
 
 # Stages after the aggregation ("total" is their sum; the aggregation is reported beside them).
@@ -35,8 +36,9 @@ def time_decoders(det, tags, repeats=3, max_people=30, nms_kernel=5, nms_padding
     if center is None:
         center = np.array([int(heatmap_size[0] / 2.0 + 0.5), int(heatmap_size[1] / 2.0 + 0.5)])
         scale = np.array([heatmap_size[0], heatmap_size[1]]) / 200.0
-    decoder = dict(max_people=max_people, nms_kernel=nms_kernel, nms_padding=nms_padding,
-                   detection_threshold=detection_threshold)
+    decoders = {path: DecoderParams(max_people=max_people, nms_kernel=nms_kernel, nms_padding=nms_padding,
+                                    detection_threshold=detection_threshold, fast=path == "fast")
+                for path in ("fast", "reference")}
     make_maps = make_maps or {}
     report, outputs = {}, {}
     for name in paths:
@@ -46,7 +48,7 @@ def time_decoders(det, tags, repeats=3, max_people=30, nms_kernel=5, nms_padding
             start = time.perf_counter()
             run_det, run_tags = build()
             steps = {"aggregation": time.perf_counter() - start}
-            grouped, scores = parse(run_det, run_tags, fast=name == "fast", timings=steps, **decoder)
+            grouped, scores = parse(run_det, run_tags, decoders[name], timings=steps)
             start = time.perf_counter()
             final = get_final_preds(grouped[0], center, scale, heatmap_size)
             steps["back_projection"] = time.perf_counter() - start
@@ -63,8 +65,8 @@ def time_decoders(det, tags, repeats=3, max_people=30, nms_kernel=5, nms_padding
         times["total"] = sum(times[stage] for stage in STAGES)
         report[name] = times
         outputs[name] = (refined, scores, final)
-    adjusted = parse(*make_maps.get(paths[0], lambda: (det, tags))(), refine=False, fast=paths[0] == "fast",
-                     **decoder)[0][0]
+    adjusted = parse(*make_maps.get(paths[0], lambda: (det, tags))(),
+                     dataclasses.replace(decoders[paths[0]], refine=False))[0][0]
     report["num_persons"] = len(adjusted)
     report["num_missing"] = int(np.sum(adjusted[:, :, 2] == 0)) if len(adjusted) else 0
     report["identical"] = None

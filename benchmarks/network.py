@@ -87,7 +87,7 @@ def time_end_to_end(cfg_file, opts, weights, image_path, data_root, amp, repeats
     (_, annotations, _), = annotated_images([image_path], data_root)
     if annotations is not None:
         case, make_maps = ground_truth_case(image.shape, annotations, pipeline)
-        build = make_maps["fast" if pipeline.settings.decoder.get("fast", True) else "reference"]
+        build = make_maps["fast" if pipeline.settings.decoder.fast else "reference"]
         decoder_gt, (persons, _) = median_time_ms(lambda: pipeline.decode(*build(), case["center"], case["scale"]),
                                                   repeats, untimed)
         result.update(decoder_gt_maps=decoder_gt, num_persons_gt_maps=len(persons),

@@ -22,6 +22,7 @@ A difference anywhere else (another grouping, another person, another score) is 
 
 Accepted ties are collected in `ACCEPTED` and printed at the end of the test session (tests/conftest.py).
 """
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,14 +86,13 @@ def decode_image(pipeline, image_or_path):
 def decoded_from_maps(heatmaps, tags, center, scale, settings):
     """DecodedImage from decoder inputs heatmaps (1, J, H, W) and tags (1, J, H, W, T) (tensors or arrays)."""
     det, tag_maps = np.asarray(heatmaps)[0], np.asarray(tags)[0]
-    (before,), _ = parse(heatmaps, tags, adjust=settings.adjust, refine=False, **settings.decoder)
+    (before,), _ = parse(heatmaps, tags, dataclasses.replace(settings.decoder, refine=False))
     return DecodedImage(det, tag_maps, before, np.asarray(center), np.asarray(scale), (det.shape[2], det.shape[1]))
 
 
 def decoded_records(decoded, settings, image_id):
     """The results records (image_id, keypoints, score) the full decoder gives for a DecodedImage."""
-    (persons,), scores = parse(decoded.det[None], decoded.tags[None], adjust=settings.adjust,
-                               refine=settings.refine, **settings.decoder)
+    (persons,), scores = parse(decoded.det[None], decoded.tags[None], settings.decoder)
     final = get_final_preds(persons, decoded.center, decoded.scale, decoded.heatmap_size)
     return [{"image_id": image_id, "keypoints": person[:, :3].reshape(-1).tolist(), "score": float(score)}
             for person, score in zip(final, scores)]

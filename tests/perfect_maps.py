@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from higherhrnet.codec import get_multi_scale_size
-from higherhrnet.data.targets import HeatmapGenerator
+from higherhrnet.codec.targets import HeatmapGenerator
 from higherhrnet.geometry import affine_transform, get_affine_transform
 
 # A standing person in a unit box, COCO joint order, (x, y) with y downward.

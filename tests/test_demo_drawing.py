@@ -29,6 +29,7 @@ def run_demo(tiny, source, output, *extra):
     return cv2.imread(str(output / f"{stem}_pose.jpg")), json.loads((output / f"{stem}_results.json").read_text())
 
 
+@pytest.mark.slow
 def test_min_score_limits_the_drawing_not_the_results(tiny, tmp_path):
     default, records = run_demo(tiny, tiny["image"], tmp_path / "default")
     everyone, all_records = run_demo(tiny, tiny["image"], tmp_path / "all", "--draw-all")
@@ -43,6 +44,7 @@ def test_min_score_limits_the_drawing_not_the_results(tiny, tmp_path):
     np.testing.assert_array_equal(strict, encoded)
 
 
+@pytest.mark.slow
 def test_phone_photo_overlay_is_upright(tiny, tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: turn right to view

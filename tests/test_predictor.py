@@ -42,6 +42,7 @@ def assert_same_as_official(records, official, predictor, sample_images):
     assert_poses_match_official(records, official, decoder_of_images(predictor.pipeline, dict(sample_images)))
 
 
+@pytest.mark.slow
 def test_import_stays_light_until_predictor_is_used():
     code = ("import sys, higherhrnet; print('torch' in sys.modules); higherhrnet.Predictor; "
             "print('torch' in sys.modules)")
@@ -60,6 +61,7 @@ def test_predictor_reproduces_the_official_poses(tiny, predictor, sample_images,
     assert sorted(first) == ["bbox", "category_id", "file_name", "image_id", "keypoints", "score"]
 
 
+@pytest.mark.slow
 def test_prediction_holds_people_and_raw_arrays(predictions_from_paths):
     prediction = predictions_from_paths[0]  # image 785, 640x425
     assert isinstance(prediction, Prediction) and prediction.image_size == (425, 640)
@@ -72,6 +74,7 @@ def test_prediction_holds_people_and_raw_arrays(predictions_from_paths):
     assert prediction.heatmaps is None and prediction.tags is None
 
 
+@pytest.mark.slow
 def test_path_bgr_rgb_and_list_inputs_agree(predictor, sample_images, predictions_from_paths):
     _, path = sample_images[0]  # a colour picture (image 40083 is grey: R = G = B)
     image_rgb = read_image_rgb(path)
@@ -104,6 +107,7 @@ def test_config_switches_flip_and_filters(tiny, predictor, sample_images, predic
         np.testing.assert_array_equal(person, everyone.raw[index])
 
 
+@pytest.mark.slow
 def test_keep_maps_and_draw(predictor, sample_images):
     _, path = sample_images[0]
     prediction = predictor.predict(path, keep_maps=True)
@@ -133,6 +137,9 @@ def test_bad_inputs_give_one_line_errors(tiny, predictor, tmp_path):
         with pytest.raises(error_type, match=message) as raised:
             call()
         assert "\n" not in str(raised.value)
-    # grayscale and RGBA arrays are accepted
+
+
+@pytest.mark.slow  # two runs of the whole pipeline
+def test_grayscale_and_rgba_arrays_are_accepted(predictor):
     assert isinstance(predictor.predict(np.full((64, 96), 128, np.uint8)), Prediction)
     assert isinstance(predictor.predict(np.full((64, 96, 4), 128, np.uint8)), Prediction)

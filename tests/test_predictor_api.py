@@ -42,6 +42,7 @@ def test_package_lists_and_types_the_api():
     assert os.path.isfile(os.path.join(os.path.dirname(higherhrnet.__file__), "py.typed"))
 
 
+@pytest.mark.slow
 def test_persons_sorted_with_names_and_json_round_trip(prediction):
     scores = [person.score for person in prediction]
     assert len(scores) > 1 and scores == sorted(scores, reverse=True)
@@ -56,6 +57,7 @@ def test_persons_sorted_with_names_and_json_round_trip(prediction):
     assert json.loads(json.dumps([person.as_dict() for person in prediction]))[0]["bbox"] == prediction[0].bbox
 
 
+@pytest.mark.slow
 def test_bbox_covers_detected_joints_only(prediction):
     undetected = [person for person in prediction if (person.keypoints[:, 2] == 0).any()]
     assert undetected, "the sample has a person with an undetected joint (score 0, placed near x < 0)"
@@ -71,6 +73,7 @@ def test_bbox_covers_detected_joints_only(prediction):
     assert empty.bbox is None and empty.as_dict()["bbox"] is None
 
 
+@pytest.mark.slow
 def test_pil_and_tensor_inputs_give_the_poses_of_the_array(predictor, tiny):
     image_rgb = read_image_rgb(tiny["image"])
     expected = predictor.predict(image_rgb, color="rgb")
@@ -83,6 +86,7 @@ def test_pil_and_tensor_inputs_give_the_poses_of_the_array(predictor, tiny):
             np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.slow
 def test_exif_orientation_is_applied_to_paths(predictor, tiny, tmp_path):
     upright = Image.open(tiny["image"])
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # stored turned left; Orientation 6: turn right to view
@@ -108,6 +112,7 @@ def test_scales_argument():
     assert scales_argument((0.5, 1, 2.0)) == [0.5, 1.0, 2.0]
 
 
+@pytest.mark.slow
 def test_bad_arguments_give_one_line_errors(predictor, tiny, prediction):
     image = np.zeros((32, 32, 3), np.uint8)
     cases = [

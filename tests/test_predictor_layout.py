@@ -1,5 +1,6 @@
 """Predictor with a custom keypoint layout: joint names, joint count and skeleton come from DATASET.KEYPOINTS."""
 import numpy as np
+import pytest
 
 from higherhrnet import Predictor
 from higherhrnet.config import load_config
@@ -8,6 +9,7 @@ from higherhrnet.models import build_model
 EXPERIMENT = "experiments/synthetic/higher_hrnet/w16_192_ten_joints.yaml"
 
 
+@pytest.mark.slow  # the whole pipeline on a picture (end to end)
 def test_predictor_reports_the_layout_names_and_draws_its_skeleton():
     cfg = load_config(EXPERIMENT, ["DATASET.INPUT_SIZE", "128", "DATASET.OUTPUT_SIZE", "[32, 64]",
                                    "TEST.DETECTION_THRESHOLD", "-1.0"])

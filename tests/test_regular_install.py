@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-SCRIPTS = ("higherhrnet-demo", "higherhrnet-export", "higherhrnet-synthetic")
+SCRIPTS = ("higherhrnet-demo", "higherhrnet-valid", "higherhrnet-train", "higherhrnet-export", "higherhrnet-synthetic")
 
 
 @pytest.fixture(scope="module")

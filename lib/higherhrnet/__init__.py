@@ -1,8 +1,8 @@
 """HigherHRNet: bottom-up multi-person pose estimation (Cheng et al., CVPR 2020), a faithful reimplementation.
 
 Data flows one way through the sub-packages:
-config -> data (datasets, transforms, targets) -> models -> losses        (training)
-config -> codec (test resize, aggregation, grouping) -> evaluation        (testing)
+config -> data (datasets, transforms) -> codec (targets) -> models -> losses     (training)
+config -> codec (test resize, aggregation, grouping) -> evaluation              (testing)
 `engine` holds the loops that tie them together; `tools/` holds thin command-line scripts.
 Docstrings cite the repository's docs/algorithm.md as `algorithm.md §6.5` (sections) or `algorithm.md B11`
 (quirks and decisions).

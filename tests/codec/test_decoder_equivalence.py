@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from higherhrnet.codec import candidates, parse, refinement
+from higherhrnet.codec import DecoderParams, candidates, parse, refinement
 
 from perfect_maps import crowd_case, image_case, perfect_maps
 
@@ -35,7 +35,7 @@ def test_fast_decoder_equals_reference_on_crowded_maps(num_persons, size_wh, kin
     assert tags.shape[-1] == 2
     fast = parse(det, tags)
     assert len(fast[0][0]) >= max(1, num_persons // 2)
-    assert_same(fast, parse(det, tags, fast=False))
+    assert_same(fast, parse(det, tags, DecoderParams(fast=False)))
 
 
 def test_crowded_maps_exercise_the_pruned_paths(monkeypatch):

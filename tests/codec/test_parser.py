@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from higherhrnet.codec import get_final_preds, parse
+from higherhrnet.codec import DecoderParams, get_final_preds, parse
 from higherhrnet.codec.candidates import top_k
 from higherhrnet.codec.refinement import adjust
 
@@ -24,7 +24,7 @@ def test_parse_and_back_projection_equal_official(maps_name, fixture_name, reque
     det, tags = request.getfixturevalue(maps_name)
     fixture = request.getfixturevalue(fixture_name)
     np.testing.assert_array_equal(adjust(fixture["matched"], det[0].numpy()), fixture["adjusted"])
-    (persons,), scores = parse(det, tags, adjust=True, refine=True)
+    (persons,), scores = parse(det, tags, DecoderParams(adjust=True, refine=True))
     np.testing.assert_array_equal(persons, fixture["grouped"])
     np.testing.assert_array_equal(np.array(scores, dtype=np.float32), fixture["scores"])
     heatmap_size = tuple(int(v) for v in fixture["heatmap_size_wh"])
@@ -33,7 +33,7 @@ def test_parse_and_back_projection_equal_official(maps_name, fixture_name, reque
     assert len(final_results) == len(fixture["final_results"])
     np.testing.assert_allclose(np.array(final_results), fixture["final_results"], rtol=0, atol=1e-3)
     np.testing.assert_array_equal(np.array(final_results)[:, :, 2:], fixture["final_results"][:, :, 2:])
-    assert_same_decoding(parse(det, tags, fast=False), ([persons], scores))
+    assert_same_decoding(parse(det, tags, DecoderParams(fast=False)), ([persons], scores))
 
 
 def test_grouping_fixtures_decode_exactly(grouping_fixture):
@@ -57,7 +57,7 @@ def test_grouping_fixtures_decode_exactly(grouping_fixture):
         heatmap_size = tuple(int(v) for v in fixture[prefix + "heatmap_size_wh"])
         final_preds = get_final_preds(persons, fixture[prefix + "center"], fixture[prefix + "scale"], heatmap_size)
         np.testing.assert_allclose(np.array(final_preds), fixture[prefix + "final_preds"], rtol=0, atol=1e-4)
-        assert_same_decoding(decoded, parse(det, tag, fast=False))
+        assert_same_decoding(decoded, parse(det, tag, DecoderParams(fast=False)))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -66,7 +66,7 @@ def test_fast_parse_equals_reference_on_random_maps(seed, tag_dim):
     det, tags = synthetic_maps(seed + 20, tag_dim=tag_dim)
     fast = parse(det, tags)
     assert fast[0][0].shape[0] >= 3
-    assert_same_decoding(fast, parse(det, tags, fast=False))
+    assert_same_decoding(fast, parse(det, tags, DecoderParams(fast=False)))
 
 
 @pytest.mark.parametrize("options", [
@@ -76,15 +76,15 @@ def test_fast_parse_equals_reference_on_random_maps(seed, tag_dim):
 ])
 def test_fast_parse_equals_reference_with_other_settings(options):
     det, tags = synthetic_maps(5, tag_dim=2)
-    assert_same_decoding(parse(det, tags, **options), parse(det, tags, fast=False, **options))
+    assert_same_decoding(parse(det, tags, DecoderParams(**options)), parse(det, tags, DecoderParams(fast=False, **options)))
 
 
 def test_shared_tag_map_is_used_for_every_joint():
     det, tags = synthetic_maps(6, tag_dim=2)
     shared = tags[:, :1]
-    decoded = parse(det, shared, tag_per_joint=False)
+    decoded = parse(det, shared, DecoderParams(tag_per_joint=False))
     assert_same_decoding(decoded, parse(det, shared.expand_as(tags).contiguous()))
-    assert_same_decoding(decoded, parse(det, shared, tag_per_joint=False, fast=False))
+    assert_same_decoding(decoded, parse(det, shared, DecoderParams(tag_per_joint=False, fast=False)))
 
 
 def test_parse_of_empty_maps_and_bad_inputs():

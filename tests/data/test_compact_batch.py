@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.utils.data
 
-from higherhrnet.data import HeatmapGenerator, build_train_dataset, build_train_loader
+from higherhrnet.codec import HeatmapGenerator
+from higherhrnet.data import build_train_dataset, build_train_loader
 from higherhrnet.data.compact_batch import CompactBatch, batch_on_device, collate_compact
 from higherhrnet.data.image_io import normalise_by_indexing, to_input_batch, to_input_tensor
 from test_data_build import _cfg

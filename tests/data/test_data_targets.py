@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from data_loop_reference import loop_heatmaps, loop_tag_targets
-from higherhrnet.data import HeatmapGenerator, JointsGenerator
+from higherhrnet.codec import HeatmapGenerator, JointsGenerator
 
 pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)
 

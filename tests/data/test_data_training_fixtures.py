@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from higherhrnet.data import (AugmentationParams, HeatmapGenerator, JointsGenerator, KeypointTrainDataset,
-                              TrainAugmentation, apply_augmentation, read_image_rgb, to_input_tensor_fast)
+from higherhrnet.codec import HeatmapGenerator, JointsGenerator
+from higherhrnet.data import (AugmentationParams, KeypointTrainDataset, TrainAugmentation, apply_augmentation,
+                              read_image_rgb, to_input_tensor_fast)
 from higherhrnet.keypoints import flip_index
 
 pytestmark = pytest.mark.parity  # compares against the official fixtures (../shared)

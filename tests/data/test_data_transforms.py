@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from data_loop_reference import loop_sample
-from higherhrnet.data import (AugmentationParams, HeatmapGenerator, JointsGenerator, affine_matrix,
-                              apply_augmentation, crop_center_scale, to_input_tensor, to_input_tensor_fast)
+from higherhrnet.codec import HeatmapGenerator, JointsGenerator
+from higherhrnet.data import (AugmentationParams, affine_matrix, apply_augmentation, crop_center_scale, to_input_tensor,
+                              to_input_tensor_fast)
 from higherhrnet.data.transforms import warp_image
 from higherhrnet.keypoints import COCO_FLIP_INDEX
 

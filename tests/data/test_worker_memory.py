@@ -48,6 +48,7 @@ def test_keep_freed_memory_stops_page_faults_of_reused_buffers():
     assert kept["faults"] < pages_per_round // 10 and kept["faults"] * 20 < default["faults"]
 
 
+@pytest.mark.slow
 def test_keep_freed_memory_leaves_user_settings_alone():
     result = run_child("on", {"MALLOC_TRIM_THRESHOLD_": "1000000"})
     assert result["applied"] is False

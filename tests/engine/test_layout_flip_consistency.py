@@ -31,7 +31,7 @@ def _maps(pipeline, image):
 def test_mirrored_image_gives_the_mirrored_maps_with_the_layout_pairs():
     settings = InferenceSettings.from_config(load_config(EXPERIMENT))
     assert settings.flip_test and settings.flip_index == (1, 0, 3, 2, 5, 4, 7, 6, 9, 8)
-    assert settings.decoder["joint_order"] == [0, 1, 6, 7, 2, 3, 4, 5, 8, 9]
+    assert settings.decoder.joint_order == (0, 1, 6, 7, 2, 3, 4, 5, 8, 9)
     network = TwoStageNetwork(settings.num_joints)
     image = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(1))
     mirror = torch.flip(image, [3])

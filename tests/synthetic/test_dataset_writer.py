@@ -45,6 +45,7 @@ def test_same_seed_gives_identical_files_and_another_seed_differs(dataset, tmp_p
     assert all(other[name] != reference[name] for name in reference)
 
 
+@pytest.mark.slow
 def test_command_line_tool_with_workers_writes_the_same_files(dataset, tmp_path, repo):
     out = tmp_path / "cli"
     subprocess.run([sys.executable, str(repo / "tools" / "make_synthetic.py"), "--out", str(out), "--seed", "0",

@@ -1,7 +1,6 @@
 """The decoder entry point: candidates -> grouping -> adjust -> scores -> refine (official HeatmapParser.parse).
 
-Default argument values are those of the official experiment YAMLs (TEST.DETECTION_THRESHOLD 0.1,
-NMS 5 / 2, MAX_NUM_PEOPLE 30, TAG_THRESHOLD 1.0, USE_DETECTION_VAL, no IGNORE_TOO_MUCH, tags per joint).
+Every threshold and switch comes in one `DecoderParams` (defaults: the official experiment YAMLs).
 """
 import functools
 import time
@@ -10,7 +9,10 @@ import numpy as np
 import torch
 
 from higherhrnet.codec import candidates, reference, refinement
+from higherhrnet.codec.decoder_params import DecoderParams
 from higherhrnet.codec.matching import grouping_joint_order, match_by_tag
+
+OFFICIAL_PARAMS = DecoderParams()
 
 
 def _as_tensor(maps, name, ndim):
@@ -30,20 +32,15 @@ def _clock(timings, step, start):
     return now
 
 
-def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_threshold=0.1, tag_threshold=1.0,
-          use_detection_val=True, ignore_too_much=False, nms_kernel=5, nms_padding=2, tag_per_joint=True,
-          joint_order=None, matcher="munkres", fast=True, timings=None):
+def parse(det, tags, params=OFFICIAL_PARAMS, timings=None):
     """Decode the aggregated maps of one image into persons (official `HeatmapParser.parse`).
 
     det: (1, J, H, W) float32 heatmaps (tensor or array); tags: (1, J, H, W, T) float32 tag maps
-    ((1, 1, H, W, T) when not tag_per_joint).
-    adjust / refine: TEST.ADJUST / TEST.REFINE.
-    max_people: DATASET.MAX_NUM_PEOPLE (top-k per joint and matchable groups); detection_threshold,
-    tag_threshold, use_detection_val, ignore_too_much, nms_kernel, nms_padding: the TEST keys of the
-    same names; joint_order: grouping order (default `grouping_joint_order(J)`); matcher: 'munkres'
-    (official tie-breaking) or 'scipy' (faster, not bit-exact); fast: TEST.FAST_DECODER, the fast path
-    (candidates above the threshold only, munkres 1.1.4 re-implemented on arrays, vectorised adjust,
-    pruned refine), or the official loops (`reference.py`); both give identical outputs.
+    ((1, 1, H, W, T) when not params.tag_per_joint).
+    params: a `DecoderParams` (thresholds, NMS window, grouping order, adjust / refine switches, matcher);
+    params.fast picks the fast path (candidates above the threshold only, munkres 1.1.4 re-implemented on
+    arrays, vectorised adjust, pruned refine) or the official loops (`reference.py`); both give identical
+    outputs.
     timings: optional dict; the seconds of each step are added to its keys 'top_k' (NMS + top-k), 'match',
     'adjust' (with the person scores) and 'refine' (absent when not run).
     Returns (grouped, scores) as officially: grouped = [persons], persons (P, J, 3 + T) float32 with rows
@@ -53,14 +50,15 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
     det = _as_tensor(det, "det", 4)
     tags = _as_tensor(tags, "tags", 5)
     num_joints = det.shape[1]
+    tag_per_joint, max_people, matcher = params.tag_per_joint, params.max_people, params.matcher
     if tags.shape[1] != (num_joints if tag_per_joint else 1):
         raise ValueError(f"parse: tags have {tags.shape[1]} channels, expected "
                          f"{num_joints if tag_per_joint else 1} (tag_per_joint={tag_per_joint})")
-    if joint_order is None:
-        joint_order = grouping_joint_order(num_joints)
+    joint_order = params.joint_order if params.joint_order is not None else grouping_joint_order(num_joints)
 
-    if fast:
-        find_candidates = functools.partial(candidates.top_k_above_threshold, threshold=detection_threshold)
+    if params.fast:
+        find_candidates = functools.partial(candidates.top_k_above_threshold,
+                                            threshold=params.detection_threshold)
         adjust_joints, refine_joints = refinement.adjust, refinement.refine
     else:  # the official loops
         find_candidates, adjust_joints, refine_joints = (reference.top_k_reference, reference.adjust_reference,
@@ -68,21 +66,22 @@ def parse(det, tags, adjust=True, refine=True, *, max_people=30, detection_thres
         matcher = reference.munkres_on_array if matcher == "munkres" else matcher
 
     start = time.perf_counter()
-    tag_k, loc_k, val_k = find_candidates(det, tags, max_people, nms_kernel, nms_padding, tag_per_joint)
+    tag_k, loc_k, val_k = find_candidates(det, tags, max_people, params.nms_kernel, params.nms_padding,
+                                          tag_per_joint)
     start = _clock(timings, "top_k", start)
     persons = match_by_tag(
-        tag_k[0], loc_k[0], val_k[0], joint_order=joint_order, detection_threshold=detection_threshold,
-        tag_threshold=tag_threshold, use_detection_val=use_detection_val, ignore_too_much=ignore_too_much,
-        max_people=max_people, matcher=matcher)
+        tag_k[0], loc_k[0], val_k[0], joint_order=joint_order, detection_threshold=params.detection_threshold,
+        tag_threshold=params.tag_threshold, use_detection_val=params.use_detection_val,
+        ignore_too_much=params.ignore_too_much, max_people=max_people, matcher=matcher)
     start = _clock(timings, "match", start)
 
     det_image = det[0].cpu().numpy()
-    if adjust:
+    if params.adjust:
         persons = adjust_joints(persons, det_image)
     scores = refinement.person_scores(persons)
     start = _clock(timings, "adjust", start)
 
-    if refine and len(persons):
+    if params.refine and len(persons):
         tag_image = tags[0].cpu().numpy()
         if not tag_per_joint:
             tag_image = np.tile(tag_image, (num_joints, 1, 1, 1))

@@ -14,7 +14,7 @@ from ..keypoints import layout_from_config
 from .compact_batch import CompactTrainSamples, collate_compact
 from .datasets import KeypointTestDataset, KeypointTrainDataset
 from .sources import keypoint_category
-from .targets import HeatmapGenerator, JointsGenerator
+from ..codec.targets import HeatmapGenerator, JointsGenerator
 from .transforms import TrainAugmentation
 from .worker_memory import keep_freed_memory
 

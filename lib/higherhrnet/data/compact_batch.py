@@ -21,7 +21,7 @@ import torch
 import torch.utils.data
 
 from .image_io import to_input_batch
-from .targets import heatmaps_from_points
+from ..codec.targets import heatmaps_from_points
 
 
 @dataclass

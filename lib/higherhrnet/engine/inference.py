@@ -19,8 +19,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..codec import (accumulate_scale, aggregate_stage_outputs, finish_aggregation, get_final_preds, get_multi_scale_size, parse, resize_align_multi_scale,
-                     scales_in_processing_order)
+from ..codec import (DecoderParams, accumulate_scale, aggregate_stage_outputs, finish_aggregation, get_final_preds,
+                     get_multi_scale_size, parse, resize_align_multi_scale, scales_in_processing_order)
 from ..data.image_io import to_input_tensor
 from ..keypoints import layout_from_config
 from .machine import warn_if_bf16_emulated
@@ -41,9 +41,7 @@ class InferenceSettings:
     test_with_ae: Tuple[bool, ...] = (True, False)
     drop_center: bool = False
     project2image: bool = True
-    adjust: bool = True
-    refine: bool = True
-    decoder: dict = field(default_factory=dict)  # keyword arguments of codec.parse
+    decoder: DecoderParams = field(default_factory=DecoderParams)  # thresholds and switches of codec.parse
     amp: bool = False                             # autocast: bfloat16 on CPU, float16 on CUDA
     batch_flip: bool = False                      # mirror image in the same batch: faster, not bit-exact
     channels_last: bool = False                   # channels-last network input: faster bf16 on CPU, not bit-exact
@@ -70,17 +68,7 @@ class InferenceSettings:
             test_with_ae=tuple(cfg.TEST.WITH_AE),
             drop_center=drop_center,
             project2image=bool(cfg.TEST.PROJECT2IMAGE),
-            adjust=bool(cfg.TEST.ADJUST),
-            refine=bool(cfg.TEST.REFINE),
-            decoder=dict(max_people=int(cfg.DATASET.MAX_NUM_PEOPLE),
-                         detection_threshold=float(cfg.TEST.DETECTION_THRESHOLD),
-                         tag_threshold=float(cfg.TEST.TAG_THRESHOLD),
-                         use_detection_val=bool(cfg.TEST.USE_DETECTION_VAL),
-                         ignore_too_much=bool(cfg.TEST.IGNORE_TOO_MUCH),
-                         nms_kernel=int(cfg.TEST.NMS_KERNEL), nms_padding=int(cfg.TEST.NMS_PADDING),
-                         tag_per_joint=bool(cfg.MODEL.TAG_PER_JOINT),
-                         matcher=cfg.TEST.MATCHER, fast=bool(cfg.TEST.FAST_DECODER),
-                         joint_order=layout.grouping_order(include_center=not drop_center)),
+            decoder=DecoderParams.from_config(cfg, layout),
             amp=amp,
             batch_flip=bool(cfg.TEST.BATCH_FLIP),
             # oneDNN's bfloat16 convolutions are much faster in channels-last layout (tools/benchmark.py).
@@ -187,7 +175,7 @@ class PosePipeline:
 
     def decode(self, det, tags, center, scale):
         """Persons in image pixels (list of (J, 3 + T) arrays) and their scores (list of floats)."""
-        grouped, scores = parse(det, tags, self.settings.adjust, self.settings.refine, **self.settings.decoder)
+        grouped, scores = parse(det, tags, self.settings.decoder)
         heatmap_size = (det.shape[3], det.shape[2])
         final_results = get_final_preds(grouped[0], center, scale, heatmap_size)
         return final_results, [float(v) for v in scores]

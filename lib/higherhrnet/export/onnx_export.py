@@ -66,8 +66,8 @@ class NetworkWithPostprocess(torch.nn.Module):
         return cls(network, num_joints=settings.num_joints, with_heatmaps_loss=settings.with_heatmaps_loss,
                    with_ae_loss=settings.with_ae_loss, test_with_heatmaps=settings.test_with_heatmaps,
                    test_with_ae=settings.test_with_ae, tag_per_joint=settings.tag_per_joint,
-                   drop_center=settings.drop_center, nms_kernel=settings.decoder.get("nms_kernel", 5),
-                   nms_padding=settings.decoder.get("nms_padding", 2))
+                   drop_center=settings.drop_center, nms_kernel=settings.decoder.nms_kernel,
+                   nms_padding=settings.decoder.nms_padding)
 
     def forward(self, images):
         outputs = self.network(images)

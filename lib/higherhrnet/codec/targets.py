@@ -1,7 +1,7 @@
 """Training targets at one output resolution R: Gaussian heatmaps and tag-index targets (algorithm.md §3.4-3.6).
 
 Input joints are (N, J, >=3) float64 arrays (x, y, v) in pixels of the R x R map, x = column, y = row.
-A joint takes part when v > 0 and its truncated coordinates `(int(x), int(y))` (toward zero [Q][P]: -0.4
+A joint takes part when v > 0 and its truncated coordinates `(int(x), int(y))` (toward zero, as officially: -0.4
 becomes 0 and is kept, -1.0 is dropped) lie inside the map. Both generators are vectorised over persons
 and joints and give the official arrays bit for bit.
 """
