@@ -334,6 +334,7 @@ def run_training(args):
         keep_freed_memory()
     loader = build_train_loader(cfg, dataset, rank=place.rank, world_size=place.world_size,
                                 seed=seed if seed >= 0 else 0, compact=True)
+    dataset.limit_unreadable(cfg.DATASET.MAX_UNREADABLE_FRACTION, len(loader.sampler))  # skips, then stops
     optimizer = build_optimizer(cfg, model)
     lr_scheduler = build_lr_scheduler(cfg, optimizer)
     precision = MixedPrecision.from_config(cfg, device)
