@@ -376,7 +376,8 @@ def run_training(args):
             # every rank predicts its share of the images with rank 0's weights and BatchNorm statistics
             # (those saved); rank 0 evaluates and tells the others
             broadcast_buffers(_unwrap(model))
-            name_values, ap = evaluate_model(cfg, _unwrap(model), device, final_output_dir, logger, verbose=False)
+            name_values, ap = evaluate_model(cfg, _unwrap(model), device, final_output_dir, logger, verbose=False,
+                                             during_training=True)  # never valid.py's results file
             if main:
                 history.append({"epoch": epoch + 1, "train_seconds": round(train_seconds, 1), "AP": ap,
                                 "metrics": name_values})
