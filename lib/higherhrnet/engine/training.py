@@ -31,6 +31,7 @@ from .metrics_log import RunMetrics
 from .numerics import TrainingGuard
 from .run_lock import RunLockError, acquire_run_lock, remove_unfinished_writes
 from .setup import setup
+from ..errors import ConfigError
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -45,7 +46,7 @@ def build_optimizer(cfg, model):
     if name == "sgd":
         return torch.optim.SGD(model.parameters(), lr=cfg.TRAIN.LR, momentum=cfg.TRAIN.MOMENTUM,
                                weight_decay=cfg.TRAIN.WD, nesterov=cfg.TRAIN.NESTEROV)
-    raise ValueError(f"TRAIN.OPTIMIZER {name!r} is not supported; expected 'adam' or 'sgd'")
+    raise ConfigError(f"TRAIN.OPTIMIZER {name!r} is not supported; expected 'adam' or 'sgd'")
 
 
 def build_lr_scheduler(cfg, optimizer):
