@@ -42,6 +42,7 @@ from tqdm import tqdm
 from higherhrnet.data.image_io import ImageReadError, read_image_rgb_upright
 from higherhrnet.engine.output_dirs import file_in_the_way
 from higherhrnet.visualize import heatmap_row, label_columns, tagmap_row, write_picture
+from higherhrnet.errors import UsageError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jp2")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
@@ -373,11 +374,11 @@ def build_predictor(args):
 
     if args.backend == "onnx":
         if not args.onnx:
-            raise ValueError("--backend onnx needs --onnx <model.onnx> (see tools/export_onnx.py)")
+            raise UsageError("--backend onnx needs --onnx <model.onnx> (see tools/export_onnx.py)")
         weights = args.onnx
     else:
         if args.onnx:
-            raise ValueError("--onnx is used with --backend onnx only")
+            raise UsageError("--onnx is used with --backend onnx only")
         weights = args.weights
     return Predictor(args.cfg, weights, device=args.device, flip=False if args.no_flip else None,
                      scales=args.scales, pose_nms=True if args.pose_nms else None,

@@ -19,9 +19,22 @@ class EmptySplitError(UserError, ValueError):
     """An annotation file lists no image for the split."""
 
 
-# What the tools report as one line: the package's own UserError, and the standard errors its input
-# checks still raise as ValueError or FileNotFoundError.
-REPORTED_ERRORS = (UserError, FileNotFoundError, ValueError)
+class ConfigError(UserError, ValueError):
+    """A configuration file, override or value is invalid. The message is one line and names the key.
+
+    Defined here (and re-exported by higherhrnet.config) so that the data, loss and decoding modules that
+    meet a bad config value can raise it without importing the config package.
+    """
+
+
+class UsageError(UserError, ValueError):
+    """A command-line option or API argument that cannot be used as given (not a config key, not a file)."""
+
+
+# What the tools report as one line: the package's UserErrors only. Every input check raises one (they
+# also subclass ValueError, OSError, ... where callers catch those), so a plain ValueError or
+# FileNotFoundError is a bug and keeps its traceback.
+REPORTED_ERRORS = (UserError,)
 
 
 class MissingDependencyError(UserError, ImportError):

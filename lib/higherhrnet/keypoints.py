@@ -59,8 +59,8 @@ def dataset_family(dataset_name):
         return "coco"
     if "crowd_pose" in dataset_name:
         return "crowd_pose"
-    raise ValueError(f"DATASET name {dataset_name!r}: cannot tell the keypoint layout; "
-                     "expected a name containing 'coco' or 'crowd_pose'")
+    raise KeypointLayoutError(f"DATASET name {dataset_name!r}: cannot tell the keypoint layout; "
+                              "expected a name containing 'coco' or 'crowd_pose'")
 
 
 def flip_index(dataset_name, with_center=False):
@@ -144,7 +144,7 @@ def official_layout(family, with_center=False):
         names, flips, limbs = CROWDPOSE_KEYPOINT_NAMES, CROWDPOSE_FLIP_INDEX, CROWDPOSE_SKELETON
         sigmas = CROWDPOSE_OKS_SIGMAS
     else:
-        raise ValueError(f"no official keypoint layout for {family!r}; expected 'coco' or 'crowd_pose'")
+        raise KeypointLayoutError(f"no official keypoint layout for {family!r}; expected 'coco' or 'crowd_pose'")
     return KeypointLayout(names=tuple(names), flip_index=tuple(flips), skeleton=tuple(limbs),
                           oks_sigmas=tuple(float(s) for s in sigmas),
                           joint_order=tuple(GROUPING_JOINT_ORDER[:len(names)]), with_center=with_center,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from higherhrnet.errors import ConfigError
 
 AE_LOSS_TYPES = ("exp", "max")
 
@@ -100,7 +101,8 @@ class AELoss(nn.Module):
     def __init__(self, loss_type):
         super().__init__()
         if loss_type not in AE_LOSS_TYPES:
-            raise ValueError(f"unknown AE loss type {loss_type!r}; valid: {', '.join(AE_LOSS_TYPES)}")
+            raise ConfigError(f"unknown AE loss type {loss_type!r} (LOSS.AE_LOSS_TYPE); "
+                              f"valid: {', '.join(AE_LOSS_TYPES)}")
         self.loss_type = loss_type
 
     def extra_repr(self):
@@ -174,9 +176,9 @@ class MultiLossFactory(nn.Module):
                      "pull_loss_factor": pull_loss_factor}
         for name, values in per_stage.items():
             if not isinstance(values, (list, tuple)):
-                raise ValueError(f"{name} must be a list or tuple (one entry per stage), got {type(values).__name__}")
+                raise ConfigError(f"{name} must be a list or tuple (one entry per stage), got {type(values).__name__}")
             if len(values) != num_stages:
-                raise ValueError(f"{name} has {len(values)} entries, expected num_stages = {num_stages}")
+                raise ConfigError(f"{name} has {len(values)} entries, expected num_stages = {num_stages}")
         self.num_joints = int(num_joints)
         self.num_stages = int(num_stages)
         self.with_heatmaps_loss = [bool(on) for on in with_heatmaps_loss]
@@ -211,7 +213,7 @@ class MultiLossFactory(nn.Module):
         for name, values in (("outputs", outputs), ("heatmaps", heatmaps), ("masks", masks), ("joints", joints)):
             if not isinstance(values, (list, tuple)) or len(values) != self.num_stages:
                 got = f"{len(values)} entries" if isinstance(values, (list, tuple)) else type(values).__name__
-                raise ValueError(f"{name} must be a list with num_stages = {self.num_stages} entries, got {got}")
+                raise ConfigError(f"{name} must be a list with num_stages = {self.num_stages} entries, got {got}")
 
         heatmaps_losses, push_losses, pull_losses = [], [], []
         for stage in range(self.num_stages):
@@ -241,8 +243,8 @@ class MultiLossFactory(nn.Module):
             return
         expected = self.num_joints if self.tag_per_joint else 1
         if num_tag_channels != expected:
-            raise ValueError(f"stage {stage}: {num_tag_channels} tag channels after the heatmaps, expected "
-                             f"{expected} (num_joints = {self.num_joints}, tag_per_joint = {self.tag_per_joint})")
+            raise ConfigError(f"stage {stage}: {num_tag_channels} tag channels after the heatmaps, expected "
+                              f"{expected} (num_joints = {self.num_joints}, tag_per_joint = {self.tag_per_joint})")
 
 
 def total_loss(heatmaps_losses, push_losses, pull_losses):
@@ -265,8 +267,8 @@ def total_loss(heatmaps_losses, push_losses, pull_losses):
     for stage, (heatmaps_loss, push_loss, pull_loss) in enumerate(zip(heatmaps_losses, push_losses, pull_losses)):
         if heatmaps_loss is None:
             if push_loss is not None or pull_loss is not None:
-                raise ValueError(f"stage {stage} has an AE loss but no heatmap loss: the official trainer would "
-                                 f"silently drop it; enable the heatmap loss of that stage")
+                raise ConfigError(f"stage {stage} has an AE loss but no heatmap loss: the official trainer would "
+                                  f"silently drop it; enable the heatmap loss of that stage")
             continue
         for name, per_image in (("heatmaps", heatmaps_loss), ("push", push_loss), ("pull", pull_loss)):
             if per_image is None:
@@ -275,5 +277,5 @@ def total_loss(heatmaps_losses, push_losses, pull_losses):
             components[f"stage{stage}_{name}"] = batch_mean.detach()
             loss = loss + batch_mean
     if not components:
-        raise ValueError("no loss term is on: every stage has heatmaps_loss None")
+        raise ConfigError("no loss term is on: every stage has heatmaps_loss None")
     return loss, components

@@ -21,6 +21,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from higherhrnet.keypoints import COCO_OKS_SIGMAS, CROWDPOSE_OKS_SIGMAS
+from higherhrnet.errors import ConfigError
 
 
 def oks_sigmas(num_joints):
@@ -29,8 +30,8 @@ def oks_sigmas(num_joints):
         return COCO_OKS_SIGMAS
     if num_joints in (14, 15):
         return CROWDPOSE_OKS_SIGMAS
-    raise ValueError(f"pose NMS: no OKS sigmas known for {num_joints} joints (COCO has 17, CrowdPose 14); "
-                     "set DATASET.KEYPOINTS.OKS_SIGMAS or pass sigmas explicitly")
+    raise ConfigError(f"pose NMS: no OKS sigmas known for {num_joints} joints (COCO has 17, CrowdPose 14); "
+                      "set DATASET.KEYPOINTS.OKS_SIGMAS or pass sigmas explicitly")
 
 
 def keypoint_box_areas(keypoints):

@@ -242,7 +242,7 @@ def image_to_rgb(image: ImageInput, color: str = "bgr") -> np.ndarray:
                         f"got {type(image).__name__}")
     if image.dtype != np.uint8:
         raise PredictorArgumentError(f"image array must be uint8 (0..255), got {image.dtype}; "
-                         "e.g. (x * 255).clip(0, 255).astype(np.uint8)")
+                                     "e.g. (x * 255).clip(0, 255).astype(np.uint8)")
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     elif image.ndim != 3 or image.shape[2] not in (3, 4):
@@ -332,8 +332,8 @@ class Predictor:
             network = self._torch_network(weights, model)
         else:
             if model is not None:
-                raise ValueError("model= is for the torch backend; the onnx backend reads the .onnx file "
-                                 "given as weights")
+                raise PredictorArgumentError("model= is for the torch backend; the onnx backend reads the .onnx file "
+                                             "given as weights")
             network = self._onnx_network(weights, onnx_threads, onnx_session_config)
         self.layout = layout_from_config(self.cfg)
         self.joint_names = self.layout.names
@@ -347,13 +347,13 @@ class Predictor:
     def _torch_network(self, weights, model):
         if model is not None:
             if weights is not None:
-                raise ValueError("give either weights or model, not both")
+                raise PredictorArgumentError("give either weights or model, not both")
             return model.to(self.device)
         weights = weights if weights is not None else self.cfg.TEST.MODEL_FILE
         if not weights:
             raise NoWeightsError("no weights: pass weights='<file>.pth' or set TEST.MODEL_FILE in the config")
         if os.fspath(weights).endswith(".onnx"):
-            raise ValueError(f"{os.fspath(weights)} is an ONNX model: use backend='onnx' to run it")
+            raise PredictorArgumentError(f"{os.fspath(weights)} is an ONNX model: use backend='onnx' to run it")
         network = build_model(self.cfg, is_train=False)
         load_model_weights(network, weights)
         return network.to(self.device)
@@ -362,7 +362,7 @@ class Predictor:
         from higherhrnet.export.onnx_runtime import OnnxNetwork, network_output_channels
 
         if not weights:
-            raise ValueError("backend='onnx' needs the .onnx file (tools/export_onnx.py) as weights")
+            raise PredictorArgumentError("backend='onnx' needs the .onnx file (tools/export_onnx.py) as weights")
         num_stages = self.cfg.MODEL.EXTRA.DECONV.NUM_DECONVS + 1
         expected = network_output_channels(self.cfg.MODEL.NUM_JOINTS, self.cfg.MODEL.TAG_PER_JOINT,
                                            self.cfg.LOSS.WITH_AE_LOSS[:num_stages])

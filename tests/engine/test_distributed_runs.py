@@ -38,7 +38,7 @@ def test_validation_during_training_covers_every_image_with_two_processes(repo, 
     assert completed.returncode == 0, completed.stderr[-3000:]
     out = output_dir(tmp_path)
     history = json.loads((out / "val_history.json").read_text())
-    results = json.loads((out / "results" / "keypoints_val2017_results.json").read_text())
+    results = json.loads((out / "results" / "training_keypoints_val2017_results.json").read_text())
     assert {record["image_id"] for record in results} == {785, 40083, 196141, 197388}
     assert history[-1]["AP"] > 0.1
 
@@ -56,7 +56,7 @@ def test_validation_during_training_covers_every_image_with_two_processes(repo, 
     assert float(row.split("|")[2]) == pytest.approx(history[-1]["AP"], abs=5e-4)
     alone_results = tmp_path / "alone" / "coco_kpt" / "pose_higher_hrnet" / "tiny_coco" / "results"
     assert (alone_results / "keypoints_val2017_results.json").read_bytes() == \
-        (out / "results" / "keypoints_val2017_results.json").read_bytes()
+        (out / "results" / "training_keypoints_val2017_results.json").read_bytes()
 
 
 def test_resume_without_a_shared_filesystem_is_exact(repo, shared, tmp_path, monkeypatch):

@@ -290,7 +290,26 @@ def test_an_unreadable_training_image_in_a_worker_is_named_in_one_line(repo, sha
     images[0].write_bytes(b"not a jpeg")
     completed = train(repo, shared, tmp_path, ["TRAIN.END_EPOCH", "1", "DATASET.ROOT", str(root), "WORKERS", "1"])
     assert completed.returncode == 1 and "Traceback" not in completed.stderr, completed.stderr[-3000:]
-    assert _error_lines(completed) == [f"error: {images[0]}: not a readable image (corrupt or unsupported format)"]
+    assert _error_lines(completed) == [  # 1 of 4 is more than the default 1 %
+        "error: DATASET.MAX_UNREADABLE_FRACTION 0.01: 1 of the 4 training images of this process could not be "
+        f"read (more than 0.04); the last: {images[0]}: not a readable image (corrupt or unsupported format)"]
+
+
+@pytest.mark.slow
+def test_an_unreadable_training_image_within_the_allowed_fraction_is_skipped_with_one_warning(repo, shared,
+                                                                                            tmp_path):
+    root = tmp_path / "coco"
+    shutil.copytree(shared / "data" / "coco_sample", root)
+    images = sorted((root / "images" / "val2017").glob("*.jpg"))
+    images[0].write_bytes(b"not a jpeg")
+    completed = train(repo, shared, tmp_path, ["TRAIN.END_EPOCH", "2", "DATASET.ROOT", str(root), "WORKERS", "1",
+                                               "DATASET.MAX_UNREADABLE_FRACTION", "0.3"])
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    warnings = [line for line in completed.stdout.splitlines() if "skipping an unreadable training image" in line]
+    assert len(warnings) == 1 and str(images[0]) in warnings[0], completed.stdout[-3000:]  # once in two epochs
+    assert "epoch 1 done" in completed.stdout
+    checkpoint = torch.load(output_dir(tmp_path) / ckpt.CHECKPOINT_NAME, map_location="cpu", weights_only=True)
+    assert checkpoint["epoch"] == 2 and _all_finite(checkpoint["state_dict"])
 
 
 @pytest.mark.slow

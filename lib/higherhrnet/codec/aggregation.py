@@ -9,6 +9,7 @@ float operations is the official one (it matters at the rounding level only).
 import numpy as np
 import torch
 import torch.nn.functional as F
+from higherhrnet.errors import ConfigError
 
 
 def _resize(maps, size_hw):
@@ -19,7 +20,7 @@ def _resize(maps, size_hw):
 def _check_stage_switches(num_stages, switches):
     for name, values in switches.items():
         if len(values) < num_stages:
-            raise ValueError(f"{name} has {len(values)} entries for {num_stages} network outputs (one per stage)")
+            raise ConfigError(f"{name} has {len(values)} entries for {num_stages} network outputs (one per stage)")
 
 
 def _collect_one_pass(outputs, num_joints, use_heatmaps, use_tags, heatmaps_first, flip_index, permute_tags):
@@ -80,7 +81,7 @@ def aggregate_stage_outputs(outputs, outputs_flipped=None, *, num_joints, with_h
     use_heatmaps = [bool(with_heatmaps_loss[s] and test_with_heatmaps[s]) for s in range(num_stages)]
     use_tags = [bool(with_tags and with_ae_loss[s] and test_with_ae[s]) for s in range(num_stages)]
     if not any(use_heatmaps):
-        raise ValueError("aggregate_stage_outputs: no stage has both a heatmap loss and TEST.WITH_HEATMAPS")
+        raise ConfigError("aggregate_stage_outputs: no stage has both a heatmap loss and TEST.WITH_HEATMAPS")
 
     heatmap_sum, num_heatmaps, tags = _collect_one_pass(
         outputs, num_joints, use_heatmaps, use_tags, with_heatmaps_loss, flip_index=None, permute_tags=False)
@@ -117,12 +118,12 @@ def scales_in_processing_order(scale_factors):
     """
     scales = sorted((float(s) for s in scale_factors), reverse=True)
     if not scales:
-        raise ValueError("TEST.SCALE_FACTOR is empty: give at least one test scale, e.g. [1.0]")
+        raise ConfigError("TEST.SCALE_FACTOR is empty: give at least one test scale, e.g. [1.0]")
     if any(s <= 0 for s in scales):
-        raise ValueError(f"TEST.SCALE_FACTOR {list(scale_factors)} has a non-positive scale")
+        raise ConfigError(f"TEST.SCALE_FACTOR {list(scale_factors)} has a non-positive scale")
     if len(scales) > 1 and 1.0 not in scales:
-        raise ValueError(f"TEST.SCALE_FACTOR {list(scale_factors)} has several scales but no 1.0: "
-                         "tags are only taken at scale 1.0, add it to the list")
+        raise ConfigError(f"TEST.SCALE_FACTOR {list(scale_factors)} has several scales but no 1.0: "
+                          "tags are only taken at scale 1.0, add it to the list")
     return scales
 
 

@@ -11,12 +11,13 @@ threshold (the only candidates the grouping reads) and falls back to `top_k` whe
 import numpy as np
 import torch
 import torch.nn.functional as F
+from higherhrnet.errors import ConfigError
 
 
 def _check_window(kernel, padding):
     if kernel < 1 or padding < 0 or 2 * padding != kernel - 1:
-        raise ValueError(f"NMS kernel {kernel} / padding {padding}: the pooled map must keep the heatmap "
-                         "size, i.e. padding == (kernel - 1) / 2 with an odd kernel (official: 5 / 2)")
+        raise ConfigError(f"NMS kernel {kernel} / padding {padding}: the pooled map must keep the heatmap "
+                          "size, i.e. padding == (kernel - 1) / 2 with an odd kernel (official: 5 / 2)")
 
 
 def window_max(det, kernel, padding):
@@ -54,7 +55,7 @@ def gather_top_k(det_nms, tags, max_people, tag_per_joint=True):
         raise ValueError(f"tags must be (N, J, H, W, T) matching det {tuple(det_nms.shape)}, "
                          f"got {tuple(tags.shape)}")
     if max_people > height * width:
-        raise ValueError(f"max_people {max_people} exceeds the {height}x{width} heatmap pixels")
+        raise ConfigError(f"max_people {max_people} exceeds the {height}x{width} heatmap pixels")
     val_k, index = det_nms.reshape(num_images, num_joints, -1).topk(max_people, dim=2)
     flat_tags = tags.reshape(num_images, tags.shape[1], height * width, -1)
     if not tag_per_joint:

@@ -13,6 +13,7 @@ import numpy as np
 
 from higherhrnet.codec.hungarian import munkres_assignment
 from higherhrnet.keypoints import GROUPING_JOINT_ORDER
+from higherhrnet.errors import ConfigError
 
 MATCHERS = ("munkres", "scipy")
 PADDING_COST = 1e10
@@ -29,7 +30,7 @@ def grouping_joint_order(num_joints, center_first=False):
     """
     body_joints = num_joints - 1 if center_first else num_joints
     if not 1 <= body_joints <= len(GROUPING_JOINT_ORDER):
-        raise ValueError(f"grouping order: {body_joints} body joints, expected 1..{len(GROUPING_JOINT_ORDER)}")
+        raise ConfigError(f"grouping order: {body_joints} body joints, expected 1..{len(GROUPING_JOINT_ORDER)}")
     order = list(GROUPING_JOINT_ORDER[:body_joints])
     return [num_joints - 1] + order if center_first else order
 
@@ -51,7 +52,7 @@ def assign(cost, matcher="munkres"):
         from scipy.optimize import linear_sum_assignment
         rows, cols = linear_sum_assignment(cost)
         return list(zip(rows.tolist(), cols.tolist()))
-    raise ValueError(f"unknown matcher {matcher!r}; valid: {', '.join(MATCHERS)}")
+    raise ConfigError(f"unknown matcher {matcher!r} (TEST.MATCHER); valid: {', '.join(MATCHERS)}")
 
 
 def grouping_costs(candidates, mean_tags, use_detection_val=True):

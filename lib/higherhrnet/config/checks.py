@@ -142,6 +142,9 @@ def _check_added_keys(cfg):
         _fail(f"TEST.MIN_PERSON_SCORE must be >= 0, got {cfg.TEST.MIN_PERSON_SCORE!r}")
     if type(cfg.TEST.WORKERS) is not int or cfg.TEST.WORKERS < 0:
         _fail(f"TEST.WORKERS must be an int >= 0, got {cfg.TEST.WORKERS!r}")
+    fraction = cfg.DATASET.MAX_UNREADABLE_FRACTION
+    if not _is_number(fraction) or not 0.0 <= fraction < 1.0:
+        _fail(f"DATASET.MAX_UNREADABLE_FRACTION must lie in [0, 1), got {fraction!r}")
 
 
 def _check_test_scales(cfg):

@@ -142,6 +142,7 @@ _C.DATASET.BASE_SIGMA = 2.0  # sigma at BASE_SIZE for the scale-aware sigma
 _C.DATASET.INT_SIGMA = False  # round the scale-aware sigma to an integer
 _C.DATASET.WITH_CENTER = False  # append a person-centre joint (NUM_JOINTS += 1 in update_config)
 _C.DATASET.EXACT_FLIP = False  # [added] False = official flip of joints at R-1-x; True = exact mirror R-x
+_C.DATASET.MAX_UNREADABLE_FRACTION = 0.01  # [added] training skips unreadable images; stops past this fraction of them
 _C.DATASET.KEYPOINTS = CN()  # [added] your own joint layout (docs/keypoint_layouts.md); empty = official tables
 _C.DATASET.KEYPOINTS.NAMES = []  # [added] joint names; empty = the annotation file's categories[0].keypoints
 _C.DATASET.KEYPOINTS.FLIP_PAIRS = []  # [added] [[left, right], ...] 0-based swapped by flips; [k, k] = no side
@@ -220,6 +221,7 @@ _DEFAULTS.freeze()
 # Keys that do not exist in the official code (documentation and the config reference use this list).
 ADDED_KEYS = (
     'DEVICE', 'DATASET.EXACT_FLIP', 'TRAIN.SEED', 'TRAIN.ADAM_USE_WD', 'TRAIN.LEGACY_NO_SET_EPOCH', 'TRAIN.VAL_FREQ',
+    'DATASET.MAX_UNREADABLE_FRACTION',
     'MODEL.EXTRA.STAGE1.BLOCK', 'MODEL.EXTRA.STAGE1.NUM_BLOCKS', 'MODEL.EXTRA.STAGE1.NUM_CHANNELS',
     'TEST.MATCHER', 'TEST.FAST_DECODER', 'TEST.AMP', 'TEST.BATCH_FLIP', 'TEST.WORKERS', 'TEST.POSE_NMS',
     'TEST.POSE_NMS_OKS', 'TEST.MIN_PERSON_SCORE', 'DATASET.KEYPOINTS.NAMES', 'DATASET.KEYPOINTS.FLIP_PAIRS',

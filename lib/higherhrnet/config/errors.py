@@ -1,6 +1,4 @@
-"""The one exception type of the config package."""
-from higherhrnet.errors import UserError
+"""The one exception type of the config package (defined in higherhrnet.errors, where every module finds it)."""
+from higherhrnet.errors import ConfigError
 
-
-class ConfigError(UserError, ValueError):
-    """A configuration file, override or value is invalid. The message is one line and names the key."""
+__all__ = ["ConfigError"]

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 from pycocotools import mask as mask_utils
+from ..errors import ConfigError
 
 
 def training_persons(annotations):
@@ -29,8 +30,8 @@ def joints_array(annotations, num_joints, with_center=False):
         return joints
     keypoints = np.array([ann["keypoints"] for ann in annotations], dtype=np.float64)
     if keypoints.ndim != 2 or keypoints.shape[1] != 3 * num_labelled:
-        raise ValueError(f"annotations carry {keypoints.shape[-1] // 3} keypoints per person, the config expects "
-                         f"{num_labelled} (DATASET.NUM_JOINTS {num_joints}, WITH_CENTER {with_center})")
+        raise ConfigError(f"annotations carry {keypoints.shape[-1] // 3} keypoints per person, the config expects "
+                          f"{num_labelled} (DATASET.NUM_JOINTS {num_joints}, WITH_CENTER {with_center})")
     joints[:, :num_labelled] = keypoints.reshape(len(annotations), num_labelled, 3)
     if with_center:
         coordinate_sums = np.sum(joints[:, :-1, :2], axis=1)

@@ -9,7 +9,7 @@ import torch
 import torch.distributed
 import torch.utils.data
 
-from ..errors import EmptySplitError
+from ..errors import ConfigError, EmptySplitError
 from ..keypoints import layout_from_config
 from .compact_batch import CompactTrainSamples, collate_compact
 from .datasets import KeypointTestDataset, KeypointTrainDataset
@@ -24,9 +24,9 @@ TEST_DATASETS = {"coco": "coco", "crowd_pose": "crowd_pose"}
 
 def _family(name, known, key):
     if name not in known:
-        raise ValueError(f"{key} {name!r} is not a known dataset; expected one of {sorted(known)} (the folder "
-                         "layout; any joint layout in a COCO-format folder: 'coco_kpt' / 'coco' with "
-                         "DATASET.KEYPOINTS, see docs/keypoint_layouts.md)")
+        raise ConfigError(f"{key} {name!r} is not a known dataset; expected one of {sorted(known)} (the folder "
+                          "layout; any joint layout in a COCO-format folder: 'coco_kpt' / 'coco' with "
+                          "DATASET.KEYPOINTS, see docs/keypoint_layouts.md)")
     return known[name]
 
 
@@ -40,8 +40,8 @@ def build_train_dataset(cfg):
     data = cfg.DATASET
     family = _family(data.DATASET, TRAIN_DATASETS, "DATASET.DATASET")
     if data.SCALE_AWARE_SIGMA:
-        raise ValueError("DATASET.SCALE_AWARE_SIGMA True is not supported: the official scale-aware heatmap "
-                         "generator cannot even be constructed (algorithm.md §3.5); set it to False")
+        raise ConfigError("DATASET.SCALE_AWARE_SIGMA True is not supported: the official scale-aware heatmap "
+                          "generator cannot even be constructed (algorithm.md §3.5); set it to False")
     layout = layout_from_config(cfg)  # the flip index; names are checked against the file below
     output_sizes = list(data.OUTPUT_SIZE)
     augmentation = TrainAugmentation(

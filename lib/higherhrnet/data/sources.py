@@ -20,7 +20,7 @@ import zipfile
 from pycocotools.coco import COCO
 
 from .image_io import ImageReadError, decode_image, read_image_rgb, read_image_rgba
-from higherhrnet.errors import UserError
+from higherhrnet.errors import ConfigError, UserError
 
 FAMILIES = ("coco", "crowd_pose")
 DATA_FORMATS = ("jpg", "zip")
@@ -48,7 +48,7 @@ def image_path(family, root, split, file_name, data_format="jpg"):
     """Path of one image: a file path, or `<dir>.zip@<file_name>` when data_format is 'zip'."""
     _check_family(family)
     if data_format not in DATA_FORMATS:
-        raise ValueError(f"DATASET.DATA_FORMAT {data_format!r} is not supported; expected one of {DATA_FORMATS}")
+        raise ConfigError(f"DATASET.DATA_FORMAT {data_format!r} is not supported; expected one of {DATA_FORMATS}")
     images_dir = os.path.join(root, "images")
     if family == "coco":
         images_dir = os.path.join(images_dir, "test2017" if "test" in split else split)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def base_scale(height, width, scale_type="short"):
         return min(height, width) / 200
     if scale_type == "long":
         return max(height, width) / 200
-    raise ValueError(f"DATASET.SCALE_TYPE {scale_type!r} is not supported; expected 'short' or 'long'")
+    raise ConfigError(f"DATASET.SCALE_TYPE {scale_type!r} is not supported; expected 'short' or 'long'")
 
 
 def crop_center_scale(height, width, params, scale_type="short"):

@@ -7,7 +7,16 @@ Images are read and resized by DataLoader workers (TEST.WORKERS) and run through
 time; a skeleton picture is saved every PRINT_FREQ images. Under torchrun rank r takes images r, r + world,
 ..., so the results file and table equal those of a single process with the same thread count. Periodic
 validation during training (TRAIN.VAL_FREQ) runs the same code on every training rank (`evaluate_model`).
+
+tools/valid.py and a training run may share a run folder (valid.py reads its model_best.pth.tar while the
+training goes on). They never write the same file: valid.py writes the official
+`results/keypoints_<split>_results.json`, `result_valid_<i>.jpg` and `valid_<time>_rank0.log`; validation
+during training writes `results/training_keypoints_<split>_results.json` (`training_results_file`), the
+training its log `train_<time>_rank0.log`, checkpoints, val_history.json, metrics.csv and curves.png.
+valid.py takes no run lock and deletes nothing, so it may run beside a training at any time.
 """
+from pathlib import Path
+
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -80,15 +89,21 @@ def gather_predictions(local_predictions):
     return [merged[index] for index in sorted(merged)]
 
 
+def training_results_file(final_output_dir, split):
+    """Results file of validation during training (TRAIN.VAL_FREQ), never the one valid.py writes:
+    `<final_output_dir>/results/training_keypoints_<split>_results.json`."""
+    return Path(final_output_dir) / "results" / f"training_keypoints_{split}_results.json"
+
+
 def evaluate(predictions, *, dataset_family, annotation_file, split, final_output_dir, drop_last_joint,
-             arch_name, logger=None, verbose=True, oks_sigmas=None):
-    """Write the results file and compute the AP table; returns (name_values, ap, table_lines)."""
+             arch_name, logger=None, verbose=True, oks_sigmas=None, results_file=None):
+    """Write the results file (None: the official name), compute the table; returns (name_values, ap, table_lines)."""
     image_ids = [image_id for image_id, _, _, _ in predictions]
     persons = [persons for _, _, persons, _ in predictions]
     scores = [scores for _, _, _, scores in predictions]
     name_values, ap = evaluate_predictions(dataset_family, annotation_file, split, final_output_dir, image_ids,
                                            persons, scores, drop_last_joint=drop_last_joint, verbose=verbose,
-                                           oks_sigmas=oks_sigmas)
+                                           oks_sigmas=oks_sigmas, results_file=results_file)
     lines = name_value_table_lines(name_values, arch_name)
     if logger is not None:
         for line in lines:
@@ -97,11 +112,12 @@ def evaluate(predictions, *, dataset_family, annotation_file, split, final_outpu
 
 
 def evaluate_model(cfg, model, device, final_output_dir, logger, *, show_progress=False, verbose=True,
-                   print_freq=0, dataset=None):
+                   print_freq=0, dataset=None, during_training=False):
     """AP of `model` on DATASET.TEST with the tools/valid.py pipeline, on every rank of the job.
 
     Every rank predicts its share; rank 0 gathers, writes the results file and computes the table; the
-    (name_values dict, AP) of rank 0 are returned on every rank.
+    (name_values dict, AP) of rank 0 are returned on every rank. during_training: write the results to
+    `training_results_file` instead of valid.py's official file (see the module doc).
     """
     dataset = dataset if dataset is not None else build_test_dataset(cfg)
     layout = dataset_layout(cfg, dataset)
@@ -120,7 +136,8 @@ def evaluate_model(cfg, model, device, final_output_dir, logger, *, show_progres
             predictions, dataset_family=dataset_family(cfg.DATASET.DATASET_TEST),
             annotation_file=dataset.annotation_file, split=cfg.DATASET.TEST, final_output_dir=final_output_dir,
             drop_last_joint=bool(cfg.DATASET.WITH_CENTER and not cfg.TEST.IGNORE_CENTER), arch_name=cfg.MODEL.NAME,
-            logger=logger, verbose=verbose, oks_sigmas=custom_sigmas)
+            logger=logger, verbose=verbose, oks_sigmas=custom_sigmas,
+            results_file=training_results_file(final_output_dir, cfg.DATASET.TEST) if during_training else None)
         outcome = (dict(name_values), float(ap))
     return broadcast_object(outcome)
 

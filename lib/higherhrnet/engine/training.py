@@ -31,6 +31,7 @@ from .metrics_log import RunMetrics
 from .numerics import TrainingGuard
 from .run_lock import RunLockError, acquire_run_lock, remove_unfinished_writes
 from .setup import setup
+from ..errors import ConfigError
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -45,7 +46,7 @@ def build_optimizer(cfg, model):
     if name == "sgd":
         return torch.optim.SGD(model.parameters(), lr=cfg.TRAIN.LR, momentum=cfg.TRAIN.MOMENTUM,
                                weight_decay=cfg.TRAIN.WD, nesterov=cfg.TRAIN.NESTEROV)
-    raise ValueError(f"TRAIN.OPTIMIZER {name!r} is not supported; expected 'adam' or 'sgd'")
+    raise ConfigError(f"TRAIN.OPTIMIZER {name!r} is not supported; expected 'adam' or 'sgd'")
 
 
 def build_lr_scheduler(cfg, optimizer):
@@ -334,6 +335,7 @@ def run_training(args):
         keep_freed_memory()
     loader = build_train_loader(cfg, dataset, rank=place.rank, world_size=place.world_size,
                                 seed=seed if seed >= 0 else 0, compact=True)
+    dataset.limit_unreadable(cfg.DATASET.MAX_UNREADABLE_FRACTION, len(loader.sampler))  # skips, then stops
     optimizer = build_optimizer(cfg, model)
     lr_scheduler = build_lr_scheduler(cfg, optimizer)
     precision = MixedPrecision.from_config(cfg, device)
@@ -375,7 +377,8 @@ def run_training(args):
             # every rank predicts its share of the images with rank 0's weights and BatchNorm statistics
             # (those saved); rank 0 evaluates and tells the others
             broadcast_buffers(_unwrap(model))
-            name_values, ap = evaluate_model(cfg, _unwrap(model), device, final_output_dir, logger, verbose=False)
+            name_values, ap = evaluate_model(cfg, _unwrap(model), device, final_output_dir, logger, verbose=False,
+                                             during_training=True)  # never valid.py's results file
             if main:
                 history.append({"epoch": epoch + 1, "train_seconds": round(train_seconds, 1), "AP": ap,
                                 "metrics": name_values})

@@ -36,8 +36,8 @@ def coco_image_id_from_file_name(file_name):
     """
     digits = file_name[-16:-4]
     if not digits.isdigit():
-        raise ValueError(f"{file_name!r}: not a COCO file name (expected 12 digits before a 4-character "
-                         "extension); use the annotation's image id")
+        raise ResultsFileError(f"{file_name!r}: not a COCO file name (expected 12 digits before a 4-character "
+                               "extension); use the annotation's image id")
     return int(digits)
 
 
@@ -45,8 +45,8 @@ def crowdpose_image_id_from_file_name(file_name):
     """Official CrowdPose image id: `int(file_name.split('.')[0])` ('103319.jpg' -> 103319)."""
     stem = file_name.split(".")[0]
     if not stem.isdigit():
-        raise ValueError(f"{file_name!r}: not a CrowdPose file name (expected '<digits>.<ext>'); "
-                         "use the annotation's image id")
+        raise ResultsFileError(f"{file_name!r}: not a CrowdPose file name (expected '<digits>.<ext>'); "
+                               "use the annotation's image id")
     return int(stem)
 
 

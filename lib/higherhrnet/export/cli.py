@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from higherhrnet.errors import UsageError
 
 
 def parse_args(argv=None):
@@ -89,7 +90,7 @@ def run_export(args):
     cfg = load_config(args.cfg, args.opts)
     weights = args.weights or cfg.TEST.MODEL_FILE
     if not weights:
-        raise ValueError("no weights: pass --weights <file>.pth or set TEST.MODEL_FILE")
+        raise UsageError("no weights: pass --weights <file>.pth or set TEST.MODEL_FILE")
     network = build_model(cfg, is_train=False)
     load_model_weights(network, weights)
     network.eval()

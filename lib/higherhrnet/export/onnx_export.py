@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from higherhrnet.errors import import_optional
+from higherhrnet.errors import ConfigError, UsageError, import_optional
 from higherhrnet.codec import aggregate_stage_outputs
 from higherhrnet.export.names import INPUT_NAME, POSTPROCESS_OUTPUT_NAMES, raw_output_names
 from higherhrnet.export.onnx_runtime import OnnxNetwork
@@ -48,10 +48,10 @@ class NetworkWithPostprocess(torch.nn.Module):
                  tag_per_joint=True, drop_center=False, nms_kernel=5, nms_padding=2):
         super().__init__()
         if not any(a and t for a, t in zip(with_ae_loss, test_with_ae)):
-            raise ValueError("postprocess export: no stage has both an AE loss and TEST.WITH_AE, so there are no tags")
+            raise ConfigError("postprocess export: no stage has both an AE loss and TEST.WITH_AE, so there are no tags")
         if nms_kernel < 1 or 2 * nms_padding != nms_kernel - 1:
-            raise ValueError(f"postprocess export: NMS kernel {nms_kernel} / padding {nms_padding} must keep the "
-                             "map size (padding == (kernel - 1) / 2, official 5 / 2)")
+            raise ConfigError(f"postprocess export: NMS kernel {nms_kernel} / padding {nms_padding} must keep the "
+                              "map size (padding == (kernel - 1) / 2, official 5 / 2)")
         self.network = network
         self.num_joints = int(num_joints)
         self.switches = dict(with_heatmaps_loss=tuple(with_heatmaps_loss), with_ae_loss=tuple(with_ae_loss),
@@ -95,7 +95,7 @@ def export_onnx(module, path, *, example_size_hw=(256, 256), opset_version=DEFAU
     module = _cpu_copy_for_export(module)
     height, width = (int(v) for v in example_size_hw)
     if height % 32 or width % 32:
-        raise ValueError(f"example size {height}x{width}: height and width must be multiples of 32")
+        raise UsageError(f"example size {height}x{width}: height and width must be multiples of 32")
     example = torch.zeros(1, 3, height, width)
     if isinstance(module, NetworkWithPostprocess):
         output_names = list(POSTPROCESS_OUTPUT_NAMES)

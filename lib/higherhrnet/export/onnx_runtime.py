@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from higherhrnet.export.names import POSTPROCESS_OUTPUT_NAMES, raw_output_names
-from higherhrnet.errors import UserError, import_optional
+from higherhrnet.errors import UsageError, UserError, import_optional
 
 
 class OnnxModelError(UserError, ValueError):
@@ -85,7 +85,7 @@ class OnnxNetwork:
 
     def __call__(self, images):
         if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"{self.path}: input must be (N, 3, H, W), got {tuple(images.shape)}")
+            raise UsageError(f"{self.path}: input must be (N, 3, H, W), got {tuple(images.shape)}")
         if (images.device.type == "cuda" and self.output_names == raw_output_names(len(self.output_names))
                 and "CUDAExecutionProvider" in self.session.get_providers()):
             return self._run_on_cuda(images)

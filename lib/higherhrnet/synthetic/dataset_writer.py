@@ -17,6 +17,7 @@ import numpy as np
 
 from ..keypoints import COCO_KEYPOINT_NAMES
 from .scenes import DEFAULT_IMAGE_SIZE, DEFAULT_MAX_PEOPLE, PEOPLE_COUNT_WEIGHTS, render_scene
+from ..errors import UsageError
 
 GENERATOR_VERSION = "1.0"
 # The generator's name in every annotation file's "info", and how an existing file is recognised as this
@@ -88,11 +89,11 @@ def generate_dataset(out_dir, seed=0, num_train=DEFAULT_NUM_TRAIN, num_val=DEFAU
     progress: show a tqdm bar per split.
     """
     if not 1 <= max_people <= len(PEOPLE_COUNT_WEIGHTS):
-        raise ValueError(f"max_people must be in 1..{len(PEOPLE_COUNT_WEIGHTS)}, got {max_people}")
+        raise UsageError(f"max_people must be in 1..{len(PEOPLE_COUNT_WEIGHTS)}, got {max_people}")
     if not 16 <= image_size[0] <= image_size[1]:
-        raise ValueError(f"image_size must be (min, max) with 16 <= min <= max, got {image_size}")
+        raise UsageError(f"image_size must be (min, max) with 16 <= min <= max, got {image_size}")
     if num_train >= VAL_IMAGE_ID_OFFSET:
-        raise ValueError(f"at most {VAL_IMAGE_ID_OFFSET - 1} training images")
+        raise UsageError(f"at most {VAL_IMAGE_ID_OFFSET - 1} training images")
     out_dir = Path(out_dir)
     _refuse_foreign_annotations(out_dir)
     (out_dir / "annotations").mkdir(parents=True, exist_ok=True)
