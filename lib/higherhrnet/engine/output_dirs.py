@@ -37,7 +37,8 @@ def create_logger(cfg, cfg_file, phase, rank=0):
     final_output_dir, tb_log_dir = run_directories(cfg, cfg_file, time_str)
     if rank == 0:
         make_folder(final_output_dir, "OUTPUT_DIR")
-        make_folder(tb_log_dir, "LOG_DIR")
+        if phase == "train":  # TensorBoard is written by training only: valid.py leaves no empty run folder
+            make_folder(tb_log_dir, "LOG_DIR")
 
     logger, record = logging.getLogger("higherhrnet"), file_logger()
     for each in (logger, record):

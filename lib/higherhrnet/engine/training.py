@@ -31,6 +31,7 @@ from .metrics_log import RunMetrics
 from .numerics import TrainingGuard
 from .run_lock import RunLockError, acquire_run_lock, remove_unfinished_writes
 from .setup import setup
+from .validation_pictures import ValidationPictures
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -387,6 +388,8 @@ def run_training(args):
         from torch.utils.tensorboard import SummaryWriter
         writer = RunMetrics(final_output_dir, SummaryWriter(log_dir=str(run.tb_log_dir)), begin_epoch)
     debug_hook = _make_debug_hook(cfg, final_output_dir) if main else None
+    # a few fixed test images drawn with the predictions at each validation, TensorBoard only (rank 0)
+    val_pictures = ValidationPictures.from_config(cfg, device) if main and cfg.TRAIN.VAL_FREQ > 0 else None
 
     history_file = final_output_dir / "val_history.json"
     history = json.loads(history_file.read_text()) if main and begin_epoch > 0 and history_file.exists() else []
@@ -418,6 +421,9 @@ def run_training(args):
                 history_file.write_text(json.dumps(history, indent=2))
             is_best = ap > best_ap
             best_ap = max(best_ap, ap)
+            if val_pictures is not None:
+                for tag, picture in val_pictures.draw(_unwrap(model)):
+                    writer.add_image(tag, picture, epoch + 1)
         barrier()
         rng_states = all_gather_objects(ckpt.capture_rng_states(device))
         if main:
