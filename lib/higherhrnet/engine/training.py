@@ -3,7 +3,8 @@
 `run_training` reads top to bottom as the official main_worker with the modern pieces: one `setup`
 (torchrun / env:// process groups, the process's own GPU, logger, cudnn, seed), torch.amp instead of the
 fp16 wrapper, rank-0-only side effects, `set_epoch` called, periodic validation on every rank, atomic
-checkpoints with scheduler, scaler and RNG states for an exact AUTO_RESUME.
+checkpoints with scheduler, scaler and RNG states for an exact AUTO_RESUME, an optional time budget
+(tools/dist_train.py --time-budget) and a few prediction pictures per validation for TensorBoard.
 
 `train_one_epoch` is a plain loop: data -> forward (under autocast when enabled) -> per-stage losses ->
 backward (loss scaling when used) -> step. Loss values stay on the device; they reach the host once per
@@ -187,7 +188,8 @@ class TimeBudget:
     at the same iteration.
 
     `spent()` is asked at the end of every iteration. Rank 0's clock decides; in a process group rank 0
-    broadcasts its answer (one 1-element collective per iteration), so no rank trains a step the others skip.
+    broadcasts its answer (one 1-element collective per iteration), so no rank trains a step the others skip;
+    on CUDA that read of the answer is one host sync per iteration, paid only when a budget is set.
     After a True answer `stopped` is True.
     """
 
