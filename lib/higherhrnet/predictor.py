@@ -41,7 +41,7 @@ from higherhrnet.data.image_io import read_image_rgb_upright
 from higherhrnet.errors import UserError
 from higherhrnet.engine.inference import InferenceSettings, PosePipeline, prepare
 from higherhrnet.evaluation.results import person_record
-from higherhrnet.keypoints import layout_from_config
+from higherhrnet.keypoints import KEYPOINTS_KEYS, layout_from_config
 from higherhrnet.models import build_model, load_model_weights, resolve_device
 from higherhrnet.pose_nms import PersonFilter
 from higherhrnet.visualize import draw_skeletons, random_person_colors
@@ -335,7 +335,7 @@ class Predictor:
                 raise PredictorArgumentError("model= is for the torch backend; the onnx backend reads the .onnx file "
                                              "given as weights")
             network = self._onnx_network(weights, onnx_threads, onnx_session_config)
-        self.layout = layout_from_config(self.cfg)
+        self.layout = self._keypoint_layout(network)
         self.joint_names = self.layout.names
         self.settings = InferenceSettings.from_config(self.cfg, self.device, layout=self.layout)
         self.pipeline = PosePipeline(network, self.settings, self.device)
@@ -357,6 +357,18 @@ class Predictor:
         network = build_model(self.cfg, is_train=False)
         load_model_weights(network, weights)
         return network.to(self.device)
+
+    def _keypoint_layout(self, network):
+        """The config's keypoint layout; for an ONNX model with a layout in its metadata, the model's tables
+        where DATASET.KEYPOINTS leaves them empty, and a one-line error where both give one and they differ."""
+        layout = layout_from_config(self.cfg)
+        exported = getattr(network, "layout", None) if self.backend == "onnx" else None
+        if exported is None:
+            return layout
+        from higherhrnet.export.layout_metadata import combine_layouts
+
+        given = [key for key in KEYPOINTS_KEYS if self.cfg.DATASET.KEYPOINTS.get(key)]
+        return combine_layouts(layout, given, exported, network.path)
 
     def _onnx_network(self, weights, threads, session_config):
         from higherhrnet.export.onnx_runtime import OnnxNetwork, network_output_channels

@@ -101,6 +101,17 @@ def test_two_epoch_tiny_run_writes_metrics_csv_and_curves_png(repo, shared, tmp_
     assert [row["epoch"] for row in epochs] == ["1", "2"] and all(row["val/AP"] != "" for row in epochs)
     assert len([row for row in rows if row["kind"] == "step"]) == 4  # 4 images, batch 2, PRINT_FREQ 1
     assert (out / PNG_NAME).read_bytes()[:4] == b"\x89PNG"
+    # each validation put prediction pictures of the same 3 test images into TensorBoard, at the epoch count
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(next((tmp_path / "log").rglob("events.out.tfevents.*")).parent),
+                              size_guidance={"images": 0})
+    events.Reload()
+    image_tags = events.Tags()["images"]
+    assert len(image_tags) == 3 and all(tag.startswith("val/prediction/") for tag in image_tags), image_tags
+    for tag in image_tags:
+        pictures = events.Images(tag)
+        assert [picture.step for picture in pictures] == [1, 2]
+        assert pictures[0].encoded_image_string[:4] == b"\x89PNG" and pictures[0].width > 100
     # valid.py makes no TensorBoard folder of its own
     before = set((tmp_path / "log").rglob("*"))
     valid = subprocess.run([sys.executable, str(repo / "tools" / "valid.py"), "--cfg",

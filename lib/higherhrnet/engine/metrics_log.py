@@ -3,6 +3,7 @@
     metrics = RunMetrics(final_output_dir, SummaryWriter(tb_log_dir), begin_epoch)
     metrics.add_scalar("train/loss", 0.12, step)       # what train_one_epoch writes, forwarded to TensorBoard
     metrics.end_epoch(epoch + 1, averages, name_values) # validation metrics to TensorBoard, CSV and PNG written
+    metrics.add_image("val/prediction/<image id>", rgb, epoch + 1)  # TensorBoard only (engine/validation_pictures.py)
 
 `RunMetrics` stands in for the TensorBoard writer: every scalar goes to TensorBoard as before and is also
 kept, one CSV row per iteration (train_one_epoch writes every iteration's scalars). At each epoch end one more row holds the epoch's average losses and,
@@ -93,6 +94,11 @@ class RunMetrics:
         row = self.pending.setdefault(step, {"kind": "step", "epoch": self.epoch, "step": step})
         row[tag] = float(value)
         self._column(tag)
+
+    def add_image(self, tag, picture, step):
+        """A TensorBoard image (RGB uint8 (H, W, 3)) at `step` (the validations' epochs_done); not in the CSV."""
+        if self.writer is not None:
+            self.writer.add_image(tag, picture, step, dataformats="HWC")
 
     def end_epoch(self, epochs_done, averages, name_values=None, step=None):
         """Close an epoch: keep its step rows and a summary row, log validation metrics, rewrite CSV and PNG.

@@ -77,8 +77,11 @@ def setup(cfg_file, opts=(), phase="train", args=None):
     place = init_distributed(cfg.DEVICE)
     logger, final_output_dir, tb_log_dir = create_logger(cfg, cfg_file, phase, place.rank)
     logger.info(machine_summary())  # the last bits of the results depend on these (docs/reproducibility.md)
-    logger.info(pprint.pformat(vars(args) if args is not None else {"cfg": cfg_file, "opts": list(opts)}))
-    file_logger().info("full config:\n" + cfg.dump())
+    record = file_logger()  # the log file alone: the terminal gets the one-line summary
+    record.info("command line: " + pprint.pformat(vars(args) if args is not None else
+                                                  {"cfg": cfg_file, "opts": list(opts)}))
+    record.info("full config:\n" + cfg.dump())
+    logger.info(config_summary(cfg, cfg_file, opts, log_file_of(record)))
     logger.info(f"device {place.device}, rank {place.rank}/{place.world_size}")
     cuda_numerics = configure_cuda_numerics(cfg, place.device, deterministic_mode(cfg, phase))
     if cuda_numerics:
@@ -86,6 +89,21 @@ def setup(cfg_file, opts=(), phase="train", args=None):
     if phase == "train" and cfg.TRAIN.SEED >= 0:
         seed_everything(cfg.TRAIN.SEED + place.rank)
     return RunContext(cfg, cfg_file, place, logger, final_output_dir, tb_log_dir)
+
+
+def log_file_of(logger):
+    """The file a logger writes to (its first FileHandler's path), or None."""
+    return next((handler.baseFilename for handler in logger.handlers if hasattr(handler, "baseFilename")), None)
+
+
+def config_summary(cfg, cfg_file, opts, log_file=None):
+    """One line for the terminal: the YAML, its overrides, the model and data, where the full config went."""
+    opts = [str(item) for item in opts or ()]
+    overrides = " ".join(f"{key}={value}" for key, value in zip(opts[::2], opts[1::2]))
+    joints = f"{cfg.DATASET.NUM_JOINTS} joints" + (" with centre" if cfg.DATASET.WITH_CENTER else "")
+    where = f"; full config in {log_file}" if log_file else ""
+    return (f"config {cfg_file}" + (f" with {overrides}" if overrides else "") +
+            f": {cfg.MODEL.NAME}, {cfg.DATASET.DATASET} ({joints}), input {cfg.DATASET.INPUT_SIZE}{where}")
 
 
 def seed_everything(seed):

@@ -19,6 +19,16 @@ import torch
 import torch.multiprocessing as mp
 
 
+def _positive_seconds(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return seconds
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Train HigherHRNet (official command line: --cfg plus trailing KEY VALUE overrides).")
@@ -26,6 +36,10 @@ def parse_args(argv=None):
                         "w32_512_adam_lr1e-3.yaml")
     parser.add_argument("--max-iterations", type=int, default=None,
                         help="stop every epoch after this many iterations (smoke tests, benchmarks)")
+    parser.add_argument("--time-budget", type=_positive_seconds, default=None, metavar="SECONDS",
+                        help="stop at the end of the iteration where SECONDS of wall time since the start of "
+                             "training are spent (set-up included); checkpoint and final_state are saved as at a "
+                             "normal end, the cut epoch counting as finished")
     parser.add_argument("--no-progress", action="store_true", help="hide the tqdm progress bar")
     parser.add_argument("opts", nargs=argparse.REMAINDER,
                         help="config overrides as KEY VALUE pairs, e.g. TRAIN.END_EPOCH 10 FP16.ENABLED True")

@@ -3,7 +3,8 @@
 `run_training` reads top to bottom as the official main_worker with the modern pieces: one `setup`
 (torchrun / env:// process groups, the process's own GPU, logger, cudnn, seed), torch.amp instead of the
 fp16 wrapper, rank-0-only side effects, `set_epoch` called, periodic validation on every rank, atomic
-checkpoints with scheduler, scaler and RNG states for an exact AUTO_RESUME.
+checkpoints with scheduler, scaler and RNG states for an exact AUTO_RESUME, an optional time budget
+(tools/dist_train.py --time-budget) and a few prediction pictures per validation for TensorBoard.
 
 `train_one_epoch` is a plain loop: data -> forward (under autocast when enabled) -> per-stage losses ->
 backward (loss scaling when used) -> step. Loss values stay on the device; they reach the host once per
@@ -20,6 +21,7 @@ from tqdm import tqdm
 from ..data.build import build_train_dataset, build_train_loader
 from ..data.compact_batch import batch_on_device
 from ..data.worker_memory import keep_freed_memory
+from ..errors import ConfigError
 from ..losses import MultiLossFactory, total_loss
 from ..models import build_model
 from ..visualize import save_batch_maps
@@ -31,7 +33,7 @@ from .metrics_log import RunMetrics
 from .numerics import TrainingGuard
 from .run_lock import RunLockError, acquire_run_lock, remove_unfinished_writes
 from .setup import setup
-from ..errors import ConfigError
+from .validation_pictures import ValidationPictures
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -182,6 +184,33 @@ def format_log_line(epoch, iteration, num_iterations, timing, batch_size, latest
     return "\t".join(parts)
 
 
+class TimeBudget:
+    """Stops training once `seconds` of wall time have passed since `start` (time.monotonic()), on every rank
+    at the same iteration.
+
+    `spent()` is asked at the end of every iteration. Rank 0's clock decides; in a process group rank 0
+    broadcasts its answer (one 1-element collective per iteration), so no rank trains a step the others skip;
+    on CUDA that read of the answer is one host sync per iteration, paid only when a budget is set.
+    After a True answer `stopped` is True.
+    """
+
+    def __init__(self, seconds, device, start=None):
+        if not seconds > 0:
+            raise ValueError(f"time budget {seconds!r}: expected a positive number of seconds")
+        self.seconds, self.device = float(seconds), device
+        self.start = time.monotonic() if start is None else start
+        self.stopped = False
+
+    def spent(self):
+        over = time.monotonic() - self.start >= self.seconds
+        if is_distributed():
+            flag = torch.tensor([int(over)], dtype=torch.int32, device=self.device)
+            torch.distributed.broadcast(flag, src=0)
+            over = bool(flag.item())
+        self.stopped = self.stopped or over
+        return over
+
+
 def _write_scalars(writer, rows):
     for step, lr, loss, terms in rows:
         writer.add_scalar("train/loss", loss, step)
@@ -193,7 +222,7 @@ def _write_scalars(writer, rows):
 
 def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device, *, logger=None, writer=None,
                     print_freq=100, global_step=0, debug_hook=None, show_progress=True, max_iterations=None,
-                    guard=None):
+                    guard=None, time_budget=None):
     """Train `model` for one pass over `loader`. Returns (global_step after the epoch, dict of average losses).
 
     loader yields (images (B,3,S,S), heatmaps [(B,J,R_s,R_s)], masks [(B,R_s,R_s)], joints [(B,P,J,2)]) or
@@ -205,6 +234,8 @@ def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device,
     max_iterations: stop the epoch early (for smoke tests and benchmarks).
     guard: engine.numerics.TrainingGuard or None; it sees every iteration's losses when they reach the host
     (every print_freq iterations and at the last one) and stops a diverged run.
+    time_budget: a `TimeBudget` or None; when it is spent the epoch ends after that iteration (which is then
+    treated as the last one) and `time_budget.stopped` tells the caller.
     """
     model.train()
     timing, meters = _Timing(), LossMeters()
@@ -229,8 +260,9 @@ def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device,
         batch_size = images.shape[0]
         meters.update(components, loss, optimizer.param_groups[0]["lr"], global_step, batch_size)
         timing.update(data_seconds, time.perf_counter() - end)
+        last = iteration == num_iterations - 1 or (time_budget is not None and time_budget.spent())
 
-        if iteration % print_freq == 0 or iteration == num_iterations - 1:
+        if iteration % print_freq == 0 or last:
             rows = meters.drain()
             if guard is not None:
                 guard.check_losses(rows, epoch, epoch_first_step)
@@ -246,6 +278,8 @@ def train_one_epoch(model, loader, loss_fn, optimizer, precision, epoch, device,
         progress.update(1)
         global_step += 1
         end = time.perf_counter()
+        if last:
+            break
     progress.close()
     return global_step, meters.averages()
 
@@ -322,6 +356,8 @@ def _lock_output_folder(final_output_dir, main, logger):
 
 def run_training(args):
     """Train with the config of `args.cfg` + `args.opts`; works alone, under torchrun or under mp.spawn."""
+    budget_seconds = getattr(args, "time_budget", None)  # --time-budget: counted from here (set-up included)
+    run_start = time.monotonic()
     run = setup(args.cfg, args.opts, phase="train", args=args)
     cfg, place, logger, final_output_dir = run.cfg, run.place, run.logger, run.final_output_dir
     device, main = place.device, place.is_main
@@ -356,11 +392,15 @@ def run_training(args):
         from torch.utils.tensorboard import SummaryWriter
         writer = RunMetrics(final_output_dir, SummaryWriter(log_dir=str(run.tb_log_dir)), begin_epoch)
     debug_hook = _make_debug_hook(cfg, final_output_dir) if main else None
+    # a few fixed test images drawn with the predictions at each validation, TensorBoard only (rank 0)
+    val_pictures = ValidationPictures.from_config(cfg, device) if main and cfg.TRAIN.VAL_FREQ > 0 else None
 
     history_file = final_output_dir / "val_history.json"
     history = json.loads(history_file.read_text()) if main and begin_epoch > 0 and history_file.exists() else []
     best_ap = max((entry["AP"] for entry in history), default=-1.0)
     train_seconds = history[-1]["train_seconds"] if history else 0.0
+    time_budget = TimeBudget(budget_seconds, device, start=run_start) if budget_seconds is not None else None
+    first_step = global_step
     for epoch in range(begin_epoch, cfg.TRAIN.END_EPOCH):
         epoch_start = time.time()
         if not cfg.TRAIN.LEGACY_NO_SET_EPOCH:
@@ -368,7 +408,8 @@ def run_training(args):
         global_step, averages = train_one_epoch(
             model, loader, loss_fn, optimizer, precision, epoch, device, logger=logger if main else None,
             writer=writer, print_freq=cfg.PRINT_FREQ, global_step=global_step, debug_hook=debug_hook,
-            show_progress=main and not args.no_progress, max_iterations=args.max_iterations, guard=guard)
+            show_progress=main and not args.no_progress, max_iterations=args.max_iterations, guard=guard,
+            time_budget=time_budget)
         guard.check_weights(_unwrap(model), epoch)  # before validation and the checkpoint
         lr_scheduler.step()
         train_seconds += time.time() - epoch_start
@@ -385,6 +426,9 @@ def run_training(args):
                 history_file.write_text(json.dumps(history, indent=2))
             is_best = ap > best_ap
             best_ap = max(best_ap, ap)
+            if val_pictures is not None:
+                for tag, picture in val_pictures.draw(_unwrap(model)):
+                    writer.add_image(tag, picture, epoch + 1)
         barrier()
         rng_states = all_gather_objects(ckpt.capture_rng_states(device))
         if main:
@@ -398,6 +442,10 @@ def run_training(args):
             ckpt.atomic_torch_save(checkpoint, checkpoint_file)
             if is_best:
                 ckpt.atomic_torch_save(checkpoint["best_state_dict"], final_output_dir / ckpt.BEST_NAME)
+        if time_budget is not None and time_budget.stopped:  # the cut epoch is saved as a finished one
+            logger.info(f"stopped at the time budget ({budget_seconds:g} s) after {global_step - first_step} "
+                        f"iterations, in epoch {epoch}")
+            break
 
     if main:
         final_file = final_output_dir / ckpt.FINAL_NAME

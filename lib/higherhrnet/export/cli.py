@@ -85,6 +85,7 @@ def run_export(args):
     from higherhrnet.export.onnx_export import NetworkWithPostprocess, compare_with_torch, export_onnx
     from higherhrnet.engine.output_dirs import file_in_the_way
     from higherhrnet.errors import OutputFolderError
+    from higherhrnet.keypoints import layout_from_config
     from higherhrnet.models import build_model, load_model_weights
 
     cfg = load_config(args.cfg, args.opts)
@@ -94,16 +95,18 @@ def run_export(args):
     network = build_model(cfg, is_train=False)
     load_model_weights(network, weights)
     network.eval()
-    settings = InferenceSettings.from_config(cfg, torch.device("cpu"))
+    layout = layout_from_config(cfg)
+    settings = InferenceSettings.from_config(cfg, torch.device("cpu"), layout=layout)
     module = NetworkWithPostprocess.from_settings(network, settings) if args.with_postprocess else network
     output = args.output or default_output_path(args.cfg, args.with_postprocess)
     blocker = file_in_the_way(Path(output).parent)
     if blocker is not None:
         raise OutputFolderError(f"--output {output}: {blocker} is a file, not a folder")
     size = int(cfg.DATASET.INPUT_SIZE)
-    export_onnx(module, output, example_size_hw=(size, size), opset_version=args.opset)
+    export_onnx(module, output, example_size_hw=(size, size), opset_version=args.opset, layout=layout)
     print(f"exported {output} ({os.path.getsize(output) / 1e6:.1f} MB, opset {args.opset}, dynamic batch/height/width"
-          f"{', with postprocess' if args.with_postprocess else ''})")
+          f"{', with postprocess' if args.with_postprocess else ''}; keypoint layout of {layout.num_joints} joint "
+          f"channels in its metadata)")
     if args.no_validate:
         return 0.0
 

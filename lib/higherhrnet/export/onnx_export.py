@@ -14,6 +14,9 @@ multiples of 64):
   not the maximum of its NMS_KERNEL window set to 0 (the max-pool NMS of algorithm.md §6.5). A runtime outside
   Python then only needs top-k, grouping and the back-projection.
 
+Both carry the keypoint layout (joint names, flip index and pairs, skeleton, OKS sigmas, grouping order,
+centre joint) as JSON in their metadata_props when `export_onnx` is given one (`export.layout_metadata`).
+
 Export uses PyTorch's TorchScript exporter (`torch.onnx.export(..., dynamo=False)`): the dynamo exporter
 needs the `onnxscript` package, which is not a dependency.
 """
@@ -27,6 +30,7 @@ import torch.nn.functional as F
 
 from higherhrnet.errors import ConfigError, UsageError, import_optional
 from higherhrnet.codec import aggregate_stage_outputs
+from higherhrnet.export.layout_metadata import write_layout
 from higherhrnet.export.names import INPUT_NAME, POSTPROCESS_OUTPUT_NAMES, raw_output_names
 from higherhrnet.export.onnx_runtime import OnnxNetwork
 
@@ -83,11 +87,13 @@ class NetworkWithPostprocess(torch.nn.Module):
         return heatmaps * torch.eq(pooled, heatmaps).to(heatmaps.dtype)
 
 
-def export_onnx(module, path, *, example_size_hw=(256, 256), opset_version=DEFAULT_OPSET):
+def export_onnx(module, path, *, example_size_hw=(256, 256), opset_version=DEFAULT_OPSET, layout=None):
     """Export `module` (the network, or a `NetworkWithPostprocess`) to `path` with dynamic N, H, W; returns path.
 
     An eval-mode CPU copy of the module is traced on a zero input (1, 3, *example_size_hw); the
     ONNX model is checked with `onnx.checker`. Output names: `raw_output_names` or POSTPROCESS_OUTPUT_NAMES.
+    layout: the `keypoints.KeypointLayout` of the network's joints, written into the model's metadata_props
+    (`export.layout_metadata`); None writes none.
     """
     onnx = import_optional("onnx", "onnx")
 
@@ -97,6 +103,9 @@ def export_onnx(module, path, *, example_size_hw=(256, 256), opset_version=DEFAU
     if height % 32 or width % 32:
         raise UsageError(f"example size {height}x{width}: height and width must be multiples of 32")
     example = torch.zeros(1, 3, height, width)
+    if layout is not None and isinstance(module, NetworkWithPostprocess) and layout.num_joints != module.num_joints:
+        raise ValueError(f"keypoint layout of {layout.num_joints} joint channels for a network of "
+                         f"{module.num_joints}")
     if isinstance(module, NetworkWithPostprocess):
         output_names = list(POSTPROCESS_OUTPUT_NAMES)
         dynamic_axes = {name: {0: "batch", 2: "map_height", 3: "map_width"} for name in output_names}
@@ -117,6 +126,8 @@ def export_onnx(module, path, *, example_size_hw=(256, 256), opset_version=DEFAU
             torch.onnx.export(module, (example,), path, dynamo=False, input_names=[INPUT_NAME],
                               output_names=output_names, dynamic_axes=dynamic_axes, opset_version=opset_version,
                               do_constant_folding=True)
+    if layout is not None:
+        write_layout(path, layout)
     onnx.checker.check_model(path)
     return path
 

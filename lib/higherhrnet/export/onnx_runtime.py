@@ -10,6 +10,7 @@ import os
 import numpy as np
 import torch
 
+from higherhrnet.export.layout_metadata import layout_from_metadata
 from higherhrnet.export.names import POSTPROCESS_OUTPUT_NAMES, raw_output_names
 from higherhrnet.errors import UsageError, UserError, import_optional
 
@@ -39,6 +40,8 @@ class OnnxNetwork:
     raw_network_only: refuse a graph exported with the postprocess outputs (the pipeline needs the raw
       stage outputs); False lets `compare_with_torch` run any exported graph.
     session_config: optional onnxruntime session config entries, e.g. {'session.set_denormal_as_zero': '1'}.
+    After construction `layout` is the keypoint layout of the model's metadata (a `keypoints.KeypointLayout`),
+    or None for a model exported without one.
     """
 
     def __init__(self, path, expected_channels=None, device="cpu", threads=0, raw_network_only=True,
@@ -68,6 +71,10 @@ class OnnxNetwork:
             raise OnnxModelError(f"{path}: expected one (N, 3, H, W) input, found "
                                  f"{[(i.name, i.shape) for i in inputs]}")
         self.input_name = inputs[0].name
+        try:
+            self.layout = layout_from_metadata(self.session.get_modelmeta().custom_metadata_map, path)
+        except ValueError as error:
+            raise OnnxModelError(str(error)) from None
         outputs = self.session.get_outputs()
         self.output_names = [output.name for output in outputs]
         if raw_network_only and self.output_names == list(POSTPROCESS_OUTPUT_NAMES):
