@@ -7,7 +7,7 @@ One module per section, each holding what its measurement processes run and how 
     latency.py              Predictor latency, torch against onnxruntime
     training.py             data pipeline per worker, loss, training steps (fp32 / bf16)
     pipeline_comparison.py  the package's data pipeline against the loop pipeline of the data tests
-    accuracy.py             AP effect of the switches that change results, on the fixtures' tiny model
+    accuracy.py             AP effect of the switches and precision levers that change results
 and what they share:
     options.py              the sections, BenchmarkOptions and the defaults
     runner.py               options -> results dict (machine facts, sections, targets)

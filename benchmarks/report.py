@@ -227,6 +227,10 @@ def accuracy_table(accuracy):
                      for name in names])
     text = ("AP effect of the switches that change results (tiny fixture model, COCO sample)\n" +
             _table(["setting", "official"] + names, rows))
+    if accuracy.get("levers"):
+        from .accuracy import lever_table
+
+        text += "\n\nAP move of each precision lever against fp32\n" + lever_table(accuracy["levers"])
     if accuracy["skipped"]:
         text += "\nnot measured: " + "; ".join(accuracy["skipped"])
     return text

@@ -11,8 +11,8 @@ Sections (all by default):
   latency   Predictor latency per image, torch against onnxruntime
   train     data pipeline per worker, the loss beside an official-style one, fp32 / bf16 training steps
   pipeline  the data pipeline against an official-style loop pipeline, per worker and through a DataLoader
-  accuracy  the AP effect of the switches that change results (TEST.AMP, TEST.BATCH_FLIP, TEST.MATCHER scipy)
-            on the fixtures' tiny model
+  accuracy  the AP effect of the switches that change results (TEST.BATCH_FLIP, TEST.MATCHER scipy) on the
+            fixtures' tiny model; with bf16, the AP move of each precision lever of TEST.AMP (tiny and demo model)
 Every measurement runs in its own fresh process (variants timed one after another in one process distort
 each other), warmed up on the input it is timed on; tables give medians and same-run ratios, with the
 machine's CPU, torch CPU capability, AMX / AVX512-BF16 flags and thread count. bfloat16 is timed only where

@@ -352,6 +352,9 @@ def parse_args(argv=None):
     parser.add_argument("--pose-nms", action="store_true", help="OKS pose NMS (TEST.POSE_NMS; threshold "
                         "TEST.POSE_NMS_OKS)")
     parser.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="network runtime")
+    parser.add_argument("--bf16", action="store_true",
+                        help="fast mode (TEST.AMP): bfloat16 on CPU / float16 on CUDA, BatchNorm folded; not "
+                        "bit-exact, and fast only on CPUs with native bfloat16 (AVX512-BF16 / AMX)")
     parser.add_argument("--onnx", help="ONNX model of tools/export_onnx.py (with --backend onnx)")
     parser.add_argument("--joint-threshold", type=float, default=0.1,
                         help="draw joints scoring above this (default 0.1; results files keep every joint)")
@@ -382,7 +385,7 @@ def build_predictor(args):
         weights = args.weights
     return Predictor(args.cfg, weights, device=args.device, flip=False if args.no_flip else None,
                      scales=args.scales, pose_nms=True if args.pose_nms else None,
-                     backend=args.backend, opts=args.opts)
+                     backend=args.backend, opts=args.opts, precision="bf16" if args.bf16 else None)
 
 
 def main(argv=None):

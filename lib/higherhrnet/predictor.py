@@ -47,6 +47,7 @@ from higherhrnet.pose_nms import PersonFilter
 from higherhrnet.visualize import draw_skeletons, random_person_colors
 
 BACKENDS = ("torch", "onnx")
+PRECISIONS = {"fp32": False, "bf16": True}  # precision -> TEST.AMP
 COLOR_ORDERS = ("bgr", "rgb")
 ImageInput = Any  # a path (str / os.PathLike), a uint8 NumPy array, a PIL image or a uint8 torch tensor
 
@@ -304,6 +305,9 @@ class Predictor:
     backend: 'torch' or 'onnx' (onnxruntime runs the network; everything else is unchanged).
     opts: further KEY VALUE config overrides, as on the tools' command lines.
     model: an already-built torch network to use instead of loading `weights` (torch backend only).
+    precision: 'fp32' (the official float32 numerics) or 'bf16' (the fast mode of TEST.AMP: BatchNorm folded,
+      weights pre-cast, channels-last; bfloat16 on CPU, float16 on CUDA; not bit-exact, torch backend only);
+      None keeps TEST.AMP of the config (False = fp32).
     onnx_threads: onnxruntime intra-op threads (0 = its default); onnx_session_config: optional
       onnxruntime session config entries (see `export.OnnxNetwork`).
     """
@@ -313,16 +317,22 @@ class Predictor:
                  flip: Optional[bool] = None, scales: Union[float, Iterable[float], None] = None,
                  pose_nms: Optional[bool] = None, pose_nms_oks: Optional[float] = None,
                  min_score: Optional[float] = None, backend: str = "torch", opts: Iterable[Any] = (),
-                 model: Any = None, onnx_threads: int = 0, onnx_session_config: Optional[Dict[str, str]] = None):
+                 model: Any = None, onnx_threads: int = 0, onnx_session_config: Optional[Dict[str, str]] = None,
+                 precision: Optional[str] = None):
         if backend not in BACKENDS:
             raise PredictorArgumentError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        if precision is not None and precision not in PRECISIONS:
+            raise PredictorArgumentError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if precision == "bf16" and backend != "torch":
+            raise PredictorArgumentError("precision='bf16' is for the torch backend (the ONNX export runs in fp32)")
         overrides = list(opts or ())
         for key, value in (("TEST.FLIP_TEST", None if flip is None else bool(flip)),
                            ("TEST.SCALE_FACTOR", scales_argument(scales)),
                            ("TEST.POSE_NMS", None if pose_nms is None else bool(pose_nms)),
                            ("TEST.POSE_NMS_OKS", None if pose_nms_oks is None else float(pose_nms_oks)),
                            ("TEST.MIN_PERSON_SCORE", None if min_score is None else float(min_score)),
-                           ("DEVICE", None if device is None else str(device))):
+                           ("DEVICE", None if device is None else str(device)),
+                           ("TEST.AMP", None if precision is None else PRECISIONS[precision])):
             if value is not None:
                 overrides += [key, value]
         self.cfg = _resolve_config(config, overrides)

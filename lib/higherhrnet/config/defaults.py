@@ -197,7 +197,8 @@ _C.TEST.WITH_AE = (True,)  # per stage: use this stage's tag maps at test time
 _C.TEST.LOG_PROGRESS = False  # unused: valid.py always shows a progress bar (hide it with --no-progress)
 _C.TEST.MATCHER = 'munkres'  # [added] 'munkres' = exact official tie-breaking; 'scipy' = faster, not bit-exact
 _C.TEST.FAST_DECODER = True  # [added] vectorised decoder with identical outputs; False = reference loops
-_C.TEST.AMP = False  # [added] reduced-precision inference: bfloat16 autocast on CPU, float16 on CUDA
+_C.TEST.AMP = False  # [added] fast inference: BN folded, bfloat16 (CPU) / float16 (CUDA) weights, channels-last
+_C.TEST.COMPILE = False  # [added] with TEST.AMP: torch.compile (inductor) the network; logged eager fallback
 _C.TEST.BATCH_FLIP = False  # [added] run the flip-test mirror image in the same batch: faster, not bit-exact
 _C.TEST.WORKERS = 0  # [added] DataLoader workers that read and resize test images
 _C.TEST.POSE_NMS = False  # [added] OKS non-maximum suppression of persons (off = official)
@@ -223,7 +224,7 @@ ADDED_KEYS = (
     'DEVICE', 'DATASET.EXACT_FLIP', 'TRAIN.SEED', 'TRAIN.ADAM_USE_WD', 'TRAIN.LEGACY_NO_SET_EPOCH', 'TRAIN.VAL_FREQ',
     'DATASET.MAX_UNREADABLE_FRACTION',
     'MODEL.EXTRA.STAGE1.BLOCK', 'MODEL.EXTRA.STAGE1.NUM_BLOCKS', 'MODEL.EXTRA.STAGE1.NUM_CHANNELS',
-    'TEST.MATCHER', 'TEST.FAST_DECODER', 'TEST.AMP', 'TEST.BATCH_FLIP', 'TEST.WORKERS', 'TEST.POSE_NMS',
+    'TEST.MATCHER', 'TEST.FAST_DECODER', 'TEST.AMP', 'TEST.COMPILE', 'TEST.BATCH_FLIP', 'TEST.WORKERS', 'TEST.POSE_NMS',
     'TEST.POSE_NMS_OKS', 'TEST.MIN_PERSON_SCORE', 'DATASET.KEYPOINTS.NAMES', 'DATASET.KEYPOINTS.FLIP_PAIRS',
     'DATASET.KEYPOINTS.SKELETON', 'DATASET.KEYPOINTS.OKS_SIGMAS', 'DATASET.KEYPOINTS.JOINT_ORDER',
 )

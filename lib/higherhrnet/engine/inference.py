@@ -12,7 +12,6 @@ The Predictor API, tools/valid.py, the demo and the benchmark all use this one c
 same poses. An optional `timings` dict collects seconds per step (for tools/benchmark.py).
 """
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
@@ -23,6 +22,7 @@ from ..codec import (DecoderParams, accumulate_scale, aggregate_stage_outputs, f
                      get_multi_scale_size, parse, resize_align_multi_scale, scales_in_processing_order)
 from ..data.image_io import to_input_tensor
 from ..keypoints import layout_from_config
+from .fast_network import FastNetwork
 from .machine import warn_if_bf16_emulated
 
 
@@ -42,9 +42,10 @@ class InferenceSettings:
     drop_center: bool = False
     project2image: bool = True
     decoder: DecoderParams = field(default_factory=DecoderParams)  # thresholds and switches of codec.parse
-    amp: bool = False                             # autocast: bfloat16 on CPU, float16 on CUDA
+    amp: bool = False                             # fast mode (engine.fast_network): bfloat16 on CPU, float16 on CUDA
     batch_flip: bool = False                      # mirror image in the same batch: faster, not bit-exact
-    channels_last: bool = False                   # channels-last network input: faster bf16 on CPU, not bit-exact
+    channels_last: bool = False                   # channels-last weights and input of the fast mode (with amp)
+    compile: bool = False                         # torch.compile the fast mode's network (eager fallback)
 
     @classmethod
     def from_config(cls, cfg, device=None, layout=None):
@@ -71,8 +72,9 @@ class InferenceSettings:
             decoder=DecoderParams.from_config(cfg, layout),
             amp=amp,
             batch_flip=bool(cfg.TEST.BATCH_FLIP),
-            # oneDNN's bfloat16 convolutions are much faster in channels-last layout (tools/benchmark.py).
-            channels_last=amp and (device is None or device.type == "cpu"),
+            compile=bool(cfg.TEST.COMPILE),
+            # oneDNN's bfloat16 and cuDNN's float16 convolutions are faster in channels-last layout.
+            channels_last=amp,
         )
 
 
@@ -124,37 +126,40 @@ class PosePipeline:
 
     model: the torch network, or any object with `eval()` whose call maps an input (N, 3, H, W) float32
     tensor to the list of stage outputs (e.g. `export.OnnxNetwork`, an onnxruntime session).
+    With settings.amp a torch network runs as its `FastNetwork` (BatchNorm folded, weights pre-cast to bfloat16
+    on CPU / float16 on CUDA, channels-last, TEST.COMPILE optional): faster where the hardware computes the
+    reduced dtype natively, not bit-exact. Without it the unmodified network computes the official float32.
+    `self.model` is always the network as given; `self.network` is what forward() calls.
     """
 
     def __init__(self, model, settings, device):
         self.model = model.eval()
         self.settings = settings
         self.device = torch.device(device)
-        if settings.amp and self.device.type == "cpu":
-            warn_if_bf16_emulated()  # bfloat16 autocast: one warning per process where the CPU emulates it
-
-    def _autocast(self):
-        if not self.settings.amp:
-            return nullcontext()
-        dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
-        return torch.autocast(device_type=self.device.type, dtype=dtype)
+        self.network = self.model
+        # channels-last without amp: only the input's layout changes (it propagates through the network)
+        self.channels_last_input = settings.channels_last and not settings.amp and isinstance(model, torch.nn.Module)
+        if settings.amp and isinstance(model, torch.nn.Module):
+            if self.device.type == "cpu":
+                warn_if_bf16_emulated()  # bfloat16: one warning per process where the CPU emulates it
+            self.network = FastNetwork(model, self.device, channels_last=settings.channels_last,
+                                       compile=settings.compile)
 
     @torch.inference_mode()
     def forward(self, network_input):
         """Network outputs for one scale: (outputs, outputs_flipped or None), lists of float32 (1, C, h, w)."""
         x = network_input.to(self.device, non_blocking=True)
-        if self.settings.channels_last and isinstance(self.model, torch.nn.Module):
-            x = x.contiguous(memory_format=torch.channels_last)  # the layout propagates through the network
-        with self._autocast():
-            if self.settings.flip_test and self.settings.batch_flip:
-                both = self.model(torch.cat([x, torch.flip(x, [3])], dim=0))
-                outputs = [o[:1].float().contiguous() for o in both]
-                outputs_flipped = [o[1:].float().contiguous() for o in both]
-            else:
-                outputs = [o.float().contiguous() for o in self.model(x)]
-                outputs_flipped = None
-                if self.settings.flip_test:
-                    outputs_flipped = [o.float().contiguous() for o in self.model(torch.flip(x, [3]))]
+        if self.channels_last_input:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.settings.flip_test and self.settings.batch_flip:
+            both = self.network(torch.cat([x, torch.flip(x, [3])], dim=0))
+            outputs = [o[:1].float().contiguous() for o in both]
+            outputs_flipped = [o[1:].float().contiguous() for o in both]
+        else:
+            outputs = [o.float().contiguous() for o in self.network(x)]
+            outputs_flipped = None
+            if self.settings.flip_test:
+                outputs_flipped = [o.float().contiguous() for o in self.network(torch.flip(x, [3]))]
         return outputs, outputs_flipped
 
     @torch.inference_mode()
