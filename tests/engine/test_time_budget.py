@@ -1,14 +1,13 @@
 """tools/dist_train.py --time-budget: training stops by wall time, saves as at a normal end, on every rank alike."""
-import os
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
 import torch
 
 from higherhrnet.engine.training import TimeBudget
+from test_training_runs import train
 
 OPTS = ["TRAIN.SEED", "0", "WORKERS", "0", "DEBUG.DEBUG", "False", "PRINT_FREQ", "1", "TRAIN.IMAGES_PER_GPU", "1",
         "AUTO_RESUME", "False", "TRAIN.END_EPOCH", "1000"]
@@ -33,19 +32,8 @@ def test_dist_train_refuses_a_bad_time_budget(repo):
 
 
 def _train(repo, shared, workdir, budget, prelude="", launcher=()):
-    script = str(repo / "tools" / "dist_train.py")
-    if prelude:
-        wrapper = workdir / "wrapper.py"
-        wrapper.write_text(textwrap.dedent(prelude) + textwrap.dedent(f"""
-            import runpy, sys
-            sys.argv = [{script!r}] + sys.argv[1:]
-            runpy.run_path({script!r}, run_name="__main__")
-        """))
-        script = str(wrapper)
-    command = [sys.executable, *launcher, script, "--cfg", str(shared / "tiny" / "tiny_coco.yaml"), "--no-progress",
-               "--time-budget", str(budget), "DATASET.ROOT", str(shared / "data" / "coco_sample"), *OPTS]
-    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    return train(repo, shared, workdir, [], prelude=prelude, launcher=launcher, flags=["--time-budget", str(budget)],
+                 base_opts=OPTS)
 
 
 def _stopped_iterations(stdout):

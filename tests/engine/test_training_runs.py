@@ -18,10 +18,13 @@ BASE_OPTS = ["TRAIN.SEED", "0", "WORKERS", "0", "DEBUG.DEBUG", "False", "PRINT_F
 OUT = ("output", "coco_kpt", "pose_higher_hrnet", "tiny_coco")
 
 
-def train(repo, shared, workdir, opts, prelude="", launcher=(), timeout=600):
-    """Run tools/dist_train.py (optionally after a Python prelude that patches something)."""
-    args = ["--cfg", str(shared / "tiny" / "tiny_coco.yaml"), "--no-progress",
-            "DATASET.ROOT", str(shared / "data" / "coco_sample"), *BASE_OPTS, *opts]
+def train(repo, shared, workdir, opts, prelude="", launcher=(), timeout=600, flags=(), base_opts=BASE_OPTS):
+    """Run tools/dist_train.py (optionally after a Python prelude that patches something).
+
+    opts: KEY VALUE overrides after base_opts; flags: tool options such as --time-budget (before the overrides).
+    """
+    args = ["--cfg", str(shared / "tiny" / "tiny_coco.yaml"), "--no-progress", *flags,
+            "DATASET.ROOT", str(shared / "data" / "coco_sample"), *base_opts, *opts]
     script = str(repo / "tools" / "dist_train.py")
     if prelude:
         wrapper = workdir / "wrapper.py"
