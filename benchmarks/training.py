@@ -105,13 +105,15 @@ def time_training_steps(cfg, loader, repeats, warmup, bf16, with_data, device=to
     precision = MixedPrecision(bf16, device)
     loss_fn = MultiLossFactory.from_config(cfg)
     num_steps = warmup + repeats
-    # train_one_epoch draws one batch more than it trains on (then stops): num_steps + 1 stamps.
-    batches = _cycle(loader, num_steps + 1)
+    batches = _cycle(loader, num_steps)
     if not with_data:
         batches = list(batches)
     clock = _StepClock(batches, num_steps)
     train_one_epoch(model, clock, loss_fn, optimizer, precision, 0, device, show_progress=False,
                     print_freq=10 ** 9, max_iterations=num_steps)
+    # A step runs from its batch's hand-out to the next one; the last step ends when the epoch returns
+    # (train_one_epoch stops after its last iteration without drawing another batch): num_steps + 1 stamps.
+    clock.stamps.append(time.perf_counter())
     steps = clock.step_times_ms(skip=warmup)
     step_ms = statistics.median(steps)
     batch_size = loader.batch_size or 1

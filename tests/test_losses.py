@@ -1,4 +1,4 @@
-"""Losses (SPEC §5): AE loss and heatmap loss against the official fixtures, the vectorised AE loss against a
+"""Losses (algorithm.md §5): AE loss and heatmap loss against the official fixtures, the vectorised AE loss against a
 plain per-image per-person loop, the multi-stage factory and the trainer's total (their speed: tools/benchmark.py)."""
 import json
 

@@ -5,7 +5,7 @@ import torch
 from higherhrnet.codec import accumulate_scale, aggregate_stage_outputs, finish_aggregation
 from higherhrnet.keypoints import COCO_FLIP_INDEX
 
-# TEST settings of tiny_coco.yaml / the official w32 YAML (SPEC 1.6).
+# TEST settings of tiny_coco.yaml / the official w32 YAML (algorithm.md §1.6).
 STAGE_SWITCHES = dict(with_heatmaps_loss=[True, True], with_ae_loss=[True, False],
                       test_with_heatmaps=[True, True], test_with_ae=[True, False])
 

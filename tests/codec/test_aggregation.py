@@ -1,4 +1,4 @@
-"""Stage / flip aggregation (SPEC 6.3) and scale aggregation (SPEC 6.4) against the official digests."""
+"""Stage / flip aggregation (algorithm.md §6.3) and scale aggregation (§6.4) against the official digests."""
 import numpy as np
 import pytest
 import torch

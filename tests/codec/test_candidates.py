@@ -1,4 +1,4 @@
-"""Max-pool NMS and top-k (SPEC 6.5): fast path vs torch MaxPool2d, and against the official top-k."""
+"""Max-pool NMS and top-k (algorithm.md §6.5): fast path vs torch MaxPool2d, and against the official top-k."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Associative-embedding grouping (SPEC 6.6, Appendix A, SPEC 12 item 7)."""
+"""Associative-embedding grouping (algorithm.md §6.6)."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Adjust, person scores and refine (SPEC 6.7-6.9, SPEC 12 item 8): rules, and fast path == official loops."""
+"""Adjust, person scores and refine (algorithm.md §6.7-6.9): rules, and fast path == official loops."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Test-time resize (SPEC 6.2) and the centre/scale affine map (SPEC 6.2, 6.10)."""
+"""Test-time resize (algorithm.md §6.2) and the centre/scale affine map (algorithm.md §6.2, 6.10)."""
 import numpy as np
 import pytest
 
@@ -33,7 +33,7 @@ def test_multi_scale_size_other_scales_of_the_table():
 
 
 def test_rounding_is_not_a_ceiling():
-    """floor((x + 63) / 64) * 64 keeps 64 for x = 64.4 where a ceiling would give 128 (SPEC 6.2)."""
+    """floor((x + 63) / 64) * 64 keeps 64 for x = 64.4 where a ceiling would give 128 (algorithm.md §6.2)."""
     # Landscape, S_m = 64: the long side is 64 / 1000 * 1007 = 64.448 before rounding.
     image = np.zeros((1000, 1007, 3), np.uint8)
     assert get_multi_scale_size(image, 64, 1.0, 1.0)[0] == (64, 64)
@@ -108,7 +108,7 @@ def test_rotation_turns_the_source_up_vector():
 
 @pytest.mark.parametrize("size", [(448, 256), (128, 64), (1536, 1024)])
 def test_back_projection_round_trip(size):
-    """image point -> forward affine -> inverse affine is the identity within 1e-3 px (SPEC 12.9)."""
+    """image point -> forward affine -> inverse affine is the identity within 1e-3 px."""
     rng = np.random.default_rng(0)
     center, scale = np.array([320, 213]), np.array([size[0] / size[1] * 2.125, 2.125])
     forward = get_affine_transform(center, scale, 0, size)

@@ -1,4 +1,4 @@
-"""Defaults: the SPEC 1.2/1.3 values, one comment per key, independent copies."""
+"""Defaults: the algorithm.md §1.2/1.3 values, one comment per key, independent copies."""
 import ast
 import re
 from pathlib import Path
@@ -9,8 +9,8 @@ from yacs.config import CfgNode
 import higherhrnet.config.defaults as defaults_module
 from higherhrnet.config import ADDED_KEYS, get_cfg
 
-# (key, default) pairs taken from the SPEC 1.2 table (official library defaults, not YAML values).
-SPEC_DEFAULTS = [
+# (key, default) pairs taken from the algorithm.md §1.2 table (official library defaults, not YAML values).
+OFFICIAL_DEFAULTS = [
     ('OUTPUT_DIR', ''), ('DATA_DIR', ''), ('GPUS', (0,)), ('WORKERS', 4), ('PRINT_FREQ', 20),
     ('AUTO_RESUME', False), ('PIN_MEMORY', True), ('DIST_BACKEND', 'nccl'),
     ('FP16.ENABLED', False), ('FP16.STATIC_LOSS_SCALE', 1.0), ('FP16.DYNAMIC_LOSS_SCALE', False),
@@ -27,7 +27,7 @@ SPEC_DEFAULTS = [
     ('TEST.DETECTION_THRESHOLD', 0.2), ('TEST.TAG_THRESHOLD', 1.0), ('TEST.NMS_KERNEL', 3),
     ('TEST.NMS_PADDING', 1), ('TEST.PROJECT2IMAGE', False), ('TEST.WITH_HEATMAPS', (True,)),
     ('TEST.WITH_AE', (True,)), ('DEBUG.DEBUG', True), ('DEBUG.SAVE_HEATMAPS_GT', True),
-    # MODEL.EXTRA schema: the w32 YAML values (SPEC 1.3)
+    # MODEL.EXTRA schema: the w32 YAML values (algorithm.md §1.3)
     ('MODEL.EXTRA.PRETRAINED_LAYERS', ['*']), ('MODEL.EXTRA.FINAL_CONV_KERNEL', 1),
     ('MODEL.EXTRA.STAGE3.NUM_MODULES', 4), ('MODEL.EXTRA.STAGE4.NUM_CHANNELS', [32, 64, 128, 256]),
     ('MODEL.EXTRA.DECONV.NUM_DECONVS', 1), ('MODEL.EXTRA.DECONV.KERNEL_SIZE', [4]),
@@ -63,7 +63,7 @@ def _leaf_keys(node, prefix=''):
             yield prefix + key
 
 
-@pytest.mark.parametrize('key,expected', SPEC_DEFAULTS + ADDED_DEFAULTS)
+@pytest.mark.parametrize('key,expected', OFFICIAL_DEFAULTS + ADDED_DEFAULTS)
 def test_default_value_and_type(key, expected):
     value = _get(get_cfg(), key)
     assert value == expected and type(value) is type(expected)

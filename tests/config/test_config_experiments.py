@@ -1,4 +1,4 @@
-"""The 8 official experiment files: they load, pass check_config, and hold the SPEC 1.6 settings."""
+"""The 8 official experiment files: they load, pass check_config, and hold the algorithm.md §1.6 settings."""
 import pytest
 
 from higherhrnet.config import load_config
@@ -32,7 +32,7 @@ def test_experiment_settings(repo, name):
     assert path.read_text().startswith('# ')  # a comment header
     cfg = load_config(str(path))
     coco = family == 'coco'
-    # shared settings (SPEC 1.6)
+    # shared settings (algorithm.md §1.6)
     assert (cfg.AUTO_RESUME, cfg.LOG_DIR, cfg.OUTPUT_DIR, cfg.PRINT_FREQ) == (True, 'log', 'output', 100)
     assert (cfg.DATASET.SIGMA, cfg.DATASET.FLIP, cfg.DATASET.MAX_ROTATION) == (2, 0.5, 30)
     assert (cfg.DATASET.MIN_SCALE, cfg.DATASET.MAX_SCALE, cfg.DATASET.SCALE_TYPE) == (0.75, 1.5, 'short')

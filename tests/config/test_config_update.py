@@ -1,4 +1,4 @@
-"""update_config: merge order, post-processing (SPEC 1.4), idempotence, list coercion, one-line errors."""
+"""update_config: merge order, post-processing (algorithm.md §1.4), idempotence, list coercion, one-line errors."""
 import logging
 import os
 from types import SimpleNamespace

@@ -15,7 +15,7 @@ from higherhrnet.data import (KeypointTestDataset, KeypointTrainDataset, build_t
 
 
 def _cfg(root, **dataset):
-    """A config holding only the keys the data builders read (official names and defaults, SPEC 1.2)."""
+    """A config holding only the keys the data builders read (official names and defaults, algorithm.md §1.2)."""
     cfg = CfgNode()
     cfg.WORKERS = 0
     cfg.PIN_MEMORY = False

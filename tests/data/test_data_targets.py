@@ -1,4 +1,4 @@
-"""HeatmapGenerator and JointsGenerator: SPEC 12 items 3-4, edge cases, and the loop reference on random joints."""
+"""HeatmapGenerator and JointsGenerator: edge cases, and the loop reference on random joints."""
 import math
 import warnings
 

@@ -2,6 +2,7 @@
 import logging
 
 import pytest
+import torch
 
 from higherhrnet.engine.machine import bf16_is_native, cpu_flags, cpu_model, machine_summary
 
@@ -44,11 +45,11 @@ def test_bf16_probe_names_the_emulating_cpu():
     assert bf16_emulation_warning({}, "DEFAULT") is None  # flags unknown: no claim
 
 
-class _StandIn:
-    """Stands for the network: PosePipeline only calls eval() at construction."""
+class _StandIn(torch.nn.Module):
+    """Stands for the network: a parameter-free torch module (TEST.AMP only prepares torch networks)."""
 
-    def eval(self):
-        return self
+    def forward(self, x):
+        return [x]
 
 
 @pytest.fixture

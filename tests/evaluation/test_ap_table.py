@@ -1,4 +1,4 @@
-"""The official Markdown AP table (SPEC 7.4), exact strings."""
+"""The official Markdown AP table (algorithm.md §7.4), exact strings."""
 from higherhrnet.evaluation import name_value_table_lines
 from higherhrnet.evaluation.table import short_arch_name
 

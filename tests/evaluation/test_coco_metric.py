@@ -1,4 +1,4 @@
-"""COCO keypoint AP (SPEC 7.2) on the official results files; the evaluate driver; empty and test splits."""
+"""COCO keypoint AP (algorithm.md §7.2) on the official results files; the evaluate driver; empty and test splits."""
 import copy
 import json
 

@@ -1,4 +1,4 @@
-"""CrowdPose AP (SPEC 7.3) with faster-coco-eval: sanity on the CrowdPose sample and each CrowdPose rule."""
+"""CrowdPose AP (algorithm.md §7.3) with faster-coco-eval: sanity on the CrowdPose sample and each CrowdPose rule."""
 import copy
 import json
 

@@ -1,4 +1,4 @@
-"""Results file (SPEC 7.1): the writer reproduces the official files byte for byte; image ids; record layout."""
+"""Results file (algorithm.md §7.1): the writer reproduces the official files byte for byte; image ids; records."""
 import json
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Pictures (SPEC 9.4): skeleton drawing, result_valid pictures, heatmap / tag-map debug grids."""
+"""Pictures (algorithm.md §9.4): skeleton drawing, result_valid pictures, heatmap / tag-map debug grids."""
 import cv2
 import numpy as np
 import pytest

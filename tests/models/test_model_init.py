@@ -1,4 +1,4 @@
-"""Official initialisation, MODEL.PRETRAINED / PRETRAINED_LAYERS loading (SPEC 2.8), devices, no hard CUDA."""
+"""Official initialisation, MODEL.PRETRAINED / PRETRAINED_LAYERS loading (algorithm.md §2.8), devices, no hard CUDA."""
 import logging
 import re
 
