@@ -84,7 +84,7 @@ def draw_pictures(config, data_root, weights, picture_dir):
     from higherhrnet.engine.inference import InferenceSettings, PosePipeline, prepare
     from higherhrnet.keypoints import layout_from_config
     from higherhrnet.models import build_model, load_model_weights
-    from higherhrnet.visualize import draw_skeletons, heatmap_row, label_columns, tagmap_row, write_picture
+    from higherhrnet.visualize import DRAW_MIN_SCORE, draw_skeletons, heatmap_row, label_columns, tagmap_row, write_picture
 
     cfg = load_config(config, ["DATASET.ROOT", str(data_root)])
     layout = layout_from_config(cfg)
@@ -98,7 +98,7 @@ def draw_pictures(config, data_root, weights, picture_dir):
         persons, scores = pipeline(image)
         annotations = dataset.coco.loadAnns(dataset.coco.getAnnIds(imgIds=image_id, iscrowd=False))
         truth = [np.array(a["keypoints"], np.float32).reshape(-1, 3) for a in annotations if a["num_keypoints"]]
-        shown = [p for p, s in zip(persons, scores) if s > 0.1]
+        shown = [p for p, s in zip(persons, scores) if s > DRAW_MIN_SCORE]
         colors = [tuple(int(c) for c in rng.integers(40, 255, 3)) for _ in range(max(len(shown), len(truth)))]
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         left = draw_skeletons(bgr.copy(), truth, layout.skeleton, colors[:len(truth)], demo_style=True)

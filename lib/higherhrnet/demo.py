@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from higherhrnet.data.image_io import ImageReadError, read_image_rgb_upright
 from higherhrnet.engine.output_dirs import file_in_the_way
-from higherhrnet.visualize import heatmap_row, label_columns, tagmap_row, write_picture
+from higherhrnet.visualize import DRAW_MIN_SCORE, heatmap_row, label_columns, tagmap_row, write_picture
 from higherhrnet.errors import UsageError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jp2")
@@ -159,8 +159,8 @@ def save_map_pictures(prefix, image_rgb, prediction):
 class DemoRun:
     """Runs a Predictor over DemoInputs and writes the outputs; collects counts and skipped inputs."""
 
-    def __init__(self, predictor, output_dir, *, save_maps=False, show=False, joint_threshold=0.1,
-                 min_score=0.1, video_format="mp4", max_frames=0, show_progress=True):
+    def __init__(self, predictor, output_dir, *, save_maps=False, show=False, joint_threshold=DRAW_MIN_SCORE,
+                 min_score=DRAW_MIN_SCORE, video_format="mp4", max_frames=0, show_progress=True):
         self.predictor = predictor
         self.output_dir = Path(output_dir)
         self.save_maps, self.show = save_maps, show
@@ -346,7 +346,7 @@ def parse_args(argv=None):
     parser.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: DEVICE of the config, '' = auto)")
     parser.add_argument("--no-flip", action="store_true", help="no flip test (faster, slightly less accurate)")
     parser.add_argument("--scales", type=float, nargs="+", help="test scales, e.g. 0.5 1.0 2.0 (default: config)")
-    parser.add_argument("--min-score", type=float, default=0.1,
+    parser.add_argument("--min-score", type=float, default=DRAW_MIN_SCORE,
                         help="draw persons scoring at least this (default 0.1; results files keep every person, "
                              "TEST.MIN_PERSON_SCORE filters them too)")
     parser.add_argument("--pose-nms", action="store_true", help="OKS pose NMS (TEST.POSE_NMS; threshold "
@@ -356,7 +356,7 @@ def parse_args(argv=None):
                         help="fast mode (TEST.AMP): bfloat16 on CPU / float16 on CUDA, BatchNorm folded; not "
                         "bit-exact, and fast only on CPUs with native bfloat16 (AVX512-BF16 / AMX)")
     parser.add_argument("--onnx", help="ONNX model of tools/export_onnx.py (with --backend onnx)")
-    parser.add_argument("--joint-threshold", type=float, default=0.1,
+    parser.add_argument("--joint-threshold", type=float, default=DRAW_MIN_SCORE,
                         help="draw joints scoring above this (default 0.1; results files keep every joint)")
     parser.add_argument("--draw-all", action="store_true",
                         help="draw every person and joint (--min-score 0 --joint-threshold 0)")

@@ -14,6 +14,9 @@ from higherhrnet.keypoints import skeleton
 # Official style: circle radius 1 / thickness 2 on every joint with score > 0, lines of thickness 2.
 OFFICIAL_JOINT_RADIUS = 1
 OFFICIAL_THICKNESS = 2
+# Pictures for people (demo, TensorBoard validation pictures): persons and joints scoring below this are not
+# drawn (the official decoder returns many near-zero persons); results files keep them all.
+DRAW_MIN_SCORE = 0.1
 
 
 def random_person_colors(num_persons, rng=None):

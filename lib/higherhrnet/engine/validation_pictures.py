@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 
 from ..data.build import build_test_dataset, dataset_layout
-from ..visualize import draw_skeletons
+from ..visualize import DRAW_MIN_SCORE, draw_skeletons
 from .inference import InferenceSettings, PosePipeline
 
 NUM_PICTURES = 3
-MIN_PERSON_SCORE = 0.1  # as the demo's pictures: the many near-zero persons of the official decoder are left out
+MIN_PERSON_SCORE = DRAW_MIN_SCORE  # as the demo's pictures
 
 
 class ValidationPictures:
