@@ -31,7 +31,8 @@ class BenchmarkOptions:
     variants: Optional[Sequence[str]] = None  # network variants (default: all; bf16 ones only when bf16 is timed)
     bf16: Optional[bool] = None         # time bfloat16; None: only where the CPU computes it natively
     data_samples: int = 200             # samples per data pipeline rate
-    train_steps: int = 3
+    train_steps: int = 5
+    train_warmup: int = 3               # untimed training steps first (page-fault transient, training.py)
     train_batch: int = 2                # TRAIN.IMAGES_PER_GPU of the timed training steps
     sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES_WH  # (W, H) image sizes of the shapes section
     folder_images: int = 8              # images in the shapes section's folder (sizes in turn)
@@ -45,7 +46,7 @@ class BenchmarkOptions:
     def quick_options(cls, **changes):
         """Tiny sizes for a smoke run: one image, one small crowd, one repeat, few samples and steps."""
         values = dict(crowd=(3,), crowd_size=(96, 64), repeats=1, warmup=0, reference_repeats=1, data_samples=4,
-                      train_steps=1, train_batch=1, sizes=((320, 240), (240, 320), (400, 225)), folder_images=4,
-                      rounds=1, quick=True)
+                      train_steps=1, train_warmup=0, train_batch=1, sizes=((320, 240), (240, 320), (400, 225)),
+                      folder_images=4, rounds=1, quick=True)
         values.update(changes)
         return cls(**values)

@@ -2,6 +2,7 @@
 import statistics
 
 from .decoder_stages import STAGES as DECODER_STAGES
+from .training import OFFICIAL_STEP
 
 IMAGE_STAGE_LABELS = {
     "read": "read", "resize": "resize", "forward": "forward", "forward_flip": "forward (flip)",
@@ -193,9 +194,21 @@ def train_table(train):
                  ["  official-style loss: forward + backward",
                   f"{_ms(train['loss']['reference_forward_backward'])} ms"]]
     for name, step in train["step"].items():
+        faults = step.get("minor_faults")
+        fault_text = f", minor page faults per step {_median_int(faults)}" if faults else ""
         rows.append([f"training step batch {train['batch_size']}, {name.replace('_', ' ')}",
-                     f"{_ms(step['step_ms'])} ms ({step['samples_per_second']:.2f} samples/s)"])
+                     f"{_ms(step['step_ms'])} ms ({step['samples_per_second']:.2f} samples/s{fault_text})"])
+    official = train["step"].get(OFFICIAL_STEP)
+    if official:
+        for name, step in train["step"].items():
+            if name != OFFICIAL_STEP:
+                rows.append([f"  {name.replace('_', ' ')} vs the official-style step",
+                             f"x{official['step_ms'] / step['step_ms']:.2f} samples/s"])
     return "Training, each measurement in a fresh process (medians)\n" + _table(["what", "value"], rows)
+
+
+def _median_int(values):
+    return int(round(statistics.median(values)))
 
 
 def pipeline_table(pipeline):

@@ -10,6 +10,8 @@ import json
 import statistics
 from pathlib import Path
 
+from .training import OFFICIAL_STEP
+
 TARGETS_FILE = Path(__file__).resolve().parent / "targets.json"
 
 
@@ -68,6 +70,14 @@ def _loss_speedup(results):
     return loss["reference_forward"] / loss["forward"] if "reference_forward" in loss else None
 
 
+def _step_speedup(results, name):
+    """Official-style fp32 step time / the package's step `name` (same batches, same run), or None."""
+    steps = results["train"]["step"]
+    if OFFICIAL_STEP not in steps or name not in steps:
+        return None
+    return steps[OFFICIAL_STEP]["step_ms"] / steps[name]["step_ms"]
+
+
 # measure -> (section it reads, function of the results)
 MEASURES = {
     "decoder_sample_ms": ("decoder", lambda r: _decoder_images(r, "fast")),
@@ -82,6 +92,8 @@ MEASURES = {
     "end_to_end_bf16_speedup_gt_maps": ("network", lambda r: _bf16_speedup(r, "total_gt_decoder")),
     "loss_ms": ("train", lambda r: r["train"]["loss"]["forward"]),
     "loss_speedup": ("train", _loss_speedup),
+    "train_fp32_vs_official": ("train", lambda r: _step_speedup(r, "fp32_without_data")),
+    "train_bf16_vs_official": ("train", lambda r: _step_speedup(r, "bf16_without_data")),
     "data_pipeline_samples_per_s": ("train", lambda r: r["train"]["data_pipeline"]["workers_0_samples_per_s"]),
     "default_ap_equals_official": ("accuracy", lambda r: {setting: (row["default"], row["official"])
                                                           for setting, row in r["accuracy"]["ap"].items()}),

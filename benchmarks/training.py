@@ -6,7 +6,15 @@ The loader is wrapped to note the time of every batch it hands out; the differen
 data" uses the real DataLoader with WORKERS 0 (samples are made in the training process, between steps),
 "without data" replays batches made beforehand. The loss is timed beside the official-style loss of
 tests/loss_reference.py (the tests check that both give the same values).
+
+The baseline "official-style" step is the official training loop on the same network and batches: dense
+batches (as the official workers deliver them), the official-style losses, the per-stage `.mean(dim=0)` sums
+with a `.item()` per logged term, `optimizer.zero_grad()`, backward, step. Both paths start with several
+untimed steps (`train_warmup`): the first steps of a process fault in gigabytes of fresh pages (about a
+million minor page faults in the first W32-512 step) and take up to twice as long; the minor page faults of
+every timed step are reported beside its time, so a run can show that the transient is over.
 """
+import resource
 import statistics
 import time
 
@@ -15,6 +23,7 @@ import torch
 
 from higherhrnet.config import load_config
 from higherhrnet.data.build import build_train_dataset, build_train_loader
+from higherhrnet.data.compact_batch import batch_on_device
 from higherhrnet.engine.training import MixedPrecision, build_optimizer, train_one_epoch
 from higherhrnet.losses import MultiLossFactory, total_loss
 from higherhrnet.models import build_model
@@ -23,6 +32,9 @@ from tests.loss_reference import reference_loss_factory
 from .data_pipeline import data_loader_rate, dataset_rate
 from .isolated import run_in_fresh_process
 from .timing import median_time_ms
+
+
+OFFICIAL_STEP = "official_style_fp32_without_data"
 
 
 def _loss_inputs(num_joints, output_sizes, batch_size, num_persons, seed=0):
@@ -73,23 +85,41 @@ def _cycle(loader, count):
                 return
 
 
+def _minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 class _StepClock:
-    """Iterable over `batches` that notes perf_counter() each time a batch is handed out."""
+    """Iterable over `batches` that notes perf_counter() and the minor page faults at each hand-out."""
 
     def __init__(self, batches, length):
-        self.batches, self.length, self.stamps = batches, length, []
+        self.batches, self.length, self.stamps, self.faults = batches, length, [], []
 
     def __len__(self):
         return self.length
 
     def __iter__(self):
         for batch in self.batches:
-            self.stamps.append(time.perf_counter())
+            self.stamp()
             yield batch
+
+    def stamp(self):
+        self.stamps.append(time.perf_counter())
+        self.faults.append(_minor_faults())
 
     def step_times_ms(self, skip):
         steps = np.diff(self.stamps)[skip:] * 1000.0
         return [float(step) for step in steps]
+
+    def step_faults(self, skip):
+        return [int(count) for count in np.diff(self.faults)[skip:]]
+
+    def summary(self, skip, batch_size):
+        """{'step_ms': median, 'samples_per_second', 'steps': step ms, 'minor_faults': per timed step}."""
+        steps = self.step_times_ms(skip)
+        step_ms = statistics.median(steps)
+        return {"step_ms": step_ms, "samples_per_second": 1000.0 * batch_size / step_ms, "steps": steps,
+                "minor_faults": self.step_faults(skip)}
 
 
 def time_training_steps(cfg, loader, repeats, warmup, bf16, with_data, device=torch.device("cpu"), seed=0):
@@ -97,7 +127,8 @@ def time_training_steps(cfg, loader, repeats, warmup, bf16, with_data, device=to
 
     bf16: bfloat16 autocast (MixedPrecision enabled on CPU). with_data: batches come from `loader` while
     training (else the batches are drawn first and replayed).
-    Returns {'step_ms': median, 'samples_per_second': batch / step, 'steps': list of step ms}.
+    Returns {'step_ms': median, 'samples_per_second': batch / step, 'steps': list of step ms,
+    'minor_faults': minor page faults of each timed step}.
     """
     torch.manual_seed(seed)
     model = build_model(cfg, is_train=True).to(device)
@@ -113,11 +144,51 @@ def time_training_steps(cfg, loader, repeats, warmup, bf16, with_data, device=to
                     print_freq=10 ** 9, max_iterations=num_steps)
     # A step runs from its batch's hand-out to the next one; the last step ends when the epoch returns
     # (train_one_epoch stops after its last iteration without drawing another batch): num_steps + 1 stamps.
-    clock.stamps.append(time.perf_counter())
-    steps = clock.step_times_ms(skip=warmup)
-    step_ms = statistics.median(steps)
-    batch_size = loader.batch_size or 1
-    return {"step_ms": step_ms, "samples_per_second": 1000.0 * batch_size / step_ms, "steps": steps}
+    clock.stamp()
+    return clock.summary(warmup, loader.batch_size or 1)
+
+
+def _official_loss_sum(heatmaps_losses, push_losses, pull_losses):
+    """The official do_train sum: per stage, each term's batch mean added in turn, each logged by .item()."""
+    loss, logged = 0, []
+    for stage in range(len(heatmaps_losses)):
+        for term in (heatmaps_losses[stage], push_losses[stage], pull_losses[stage]):
+            if term is not None:
+                term = term.mean(dim=0)
+                logged.append(term.item())
+                loss = loss + term
+    return loss
+
+
+def official_style_step(model, optimizer, loss_fn, batch):
+    """One official training step on a dense batch (images, heatmaps, masks, joints); returns the loss."""
+    images, heatmaps, masks, joints = batch
+    outputs = model(images)
+    loss = _official_loss_sum(*loss_fn(outputs, heatmaps, masks, joints))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def time_official_style_steps(cfg, loader, repeats, warmup, device=torch.device("cpu"), seed=0):
+    """Median milliseconds of the official training step in fp32 (module doc) on `loader`'s batches.
+
+    The batches are drawn and expanded to dense tensors first, as official DataLoader workers hand them
+    over. Returns the same dict as `time_training_steps`.
+    """
+    torch.manual_seed(seed)
+    model = build_model(cfg, is_train=True).to(device)
+    model.train()
+    optimizer = build_optimizer(cfg, model)
+    loss_fn = reference_loss_factory(cfg)
+    num_steps = warmup + repeats
+    dense = [batch_on_device(batch, device) for batch in _cycle(loader, num_steps)]
+    clock = _StepClock(dense, num_steps)
+    for batch in clock:
+        official_style_step(model, optimizer, loss_fn, batch)
+    clock.stamp()
+    return clock.summary(warmup, loader.batch_size or 1)
 
 
 def training_config(cfg_file, opts, data_root, batch_size):
@@ -143,10 +214,14 @@ def measure_loss(cfg_file, opts, repeats, warmup):
     return time_loss(load_config(cfg_file, list(opts)), repeats, warmup, batch_size=2, num_persons=30)
 
 
-def measure_training_step(cfg_file, opts, data_root, batch_size, steps, warmup, bf16, with_data):
-    """`time_training_steps` for one setting, with the real training DataLoader (compact batches)."""
+def measure_training_step(cfg_file, opts, data_root, batch_size, steps, warmup, bf16, with_data,
+                          official_style=False):
+    """`time_training_steps` for one setting, with the real training DataLoader (compact batches), or
+    `time_official_style_steps` (fp32) on the same batches when official_style."""
     cfg = training_config(cfg_file, opts, data_root, batch_size)
     loader = build_train_loader(cfg, build_train_dataset(cfg), rank=0, world_size=1, compact=True)
+    if official_style:
+        return time_official_style_steps(cfg, loader, steps, warmup)
     return time_training_steps(cfg, loader, steps, warmup, bf16=bf16, with_data=with_data)
 
 
@@ -162,11 +237,13 @@ def run_train_section(options, data_root, bf16, progress):
     results["loss"] = run_in_fresh_process("loss", dict(common, repeats=max(options.repeats, 5),
                                                         warmup=options.warmup or 1), options.threads)
     results["step"] = {}
-    for precision in ("fp32", "bf16") if bf16 else ("fp32",):
-        for with_data in (True, False):
-            name = f"{precision}_{'with' if with_data else 'without'}_data"
-            progress(f"train: step {name}")
-            results["step"][name] = run_in_fresh_process("training_step", dict(
-                common, data_root=data_root, batch_size=options.train_batch, steps=options.train_steps,
-                warmup=options.warmup, bf16=precision == "bf16", with_data=with_data), options.threads)
+    settings = [(f"{precision}_{'with' if with_data else 'without'}_data", precision == "bf16", with_data, False)
+                for precision in (("fp32", "bf16") if bf16 else ("fp32",)) for with_data in (True, False)]
+    settings.append((OFFICIAL_STEP, False, False, True))
+    for name, step_bf16, with_data, official_style in settings:
+        progress(f"train: step {name}")
+        results["step"][name] = run_in_fresh_process("training_step", dict(
+            common, data_root=data_root, batch_size=options.train_batch, steps=options.train_steps,
+            warmup=options.train_warmup, bf16=step_bf16, with_data=with_data, official_style=official_style),
+            options.threads)
     return results

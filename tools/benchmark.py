@@ -89,7 +89,9 @@ def parse_args(argv=None):
                         "OMP_WAIT_POLICY=PASSIVE set in the environment for torch; for shared machines)")
     parser.add_argument("--data-samples", type=int, help="samples per data pipeline rate (default 200)")
     parser.add_argument("--rounds", type=int, help="pipeline: alternating rounds, best rate reported (default 3)")
-    parser.add_argument("--train-steps", type=int, help="timed training steps per setting (default 3)")
+    parser.add_argument("--train-steps", type=int, help="timed training steps per setting (default 5)")
+    parser.add_argument("--train-warmup", type=int, help="untimed training steps first, per setting (default 3: "
+                        "a process's first steps fault in fresh pages)")
     parser.add_argument("--train-batch", type=int, help="training batch size (default 2)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")
     parser.add_argument("--out", help="write the results as JSON here")
@@ -102,7 +104,8 @@ def options_from_args(args):
         cfg=args.cfg, opts=args.opts, weights=args.weights, data_root=args.data_root, images=args.images,
         only=args.only, crowd=args.crowd, crowd_size=args.crowd_size, repeats=args.repeats, warmup=args.warmup,
         reference_repeats=args.reference_repeats, threads=args.threads, variants=args.variants,
-        data_samples=args.data_samples, train_steps=args.train_steps, train_batch=args.train_batch,
+        data_samples=args.data_samples, train_steps=args.train_steps, train_warmup=args.train_warmup,
+        train_batch=args.train_batch,
         sizes=args.sizes, folder_images=args.folder_images, backends=args.backends, rounds=args.rounds,
         flush_denormal=not args.keep_denormals, onnx_spinning=not args.passive,
         bf16={"auto": None, "on": True, "off": False}[args.bf16])

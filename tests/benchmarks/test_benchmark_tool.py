@@ -108,7 +108,8 @@ def test_quick_run_numbers(quick_run):
     train = results["train"]
     assert all(rate > 0 for rate in _numbers(train["data_pipeline"]))
     assert set(train["loss"]) >= {"forward", "forward_backward", "reference_forward", "reference_forward_backward"}
-    assert {"fp32_with_data", "fp32_without_data"} <= set(train["step"])
+    assert {"fp32_with_data", "fp32_without_data", "official_style_fp32_without_data"} <= set(train["step"])
+    assert all(len(step["minor_faults"]) == len(step["steps"]) for step in train["step"].values())
     assert all(step["step_ms"] > 0 for step in train["step"].values())
     assert all(len(step["steps"]) == 1 for step in train["step"].values())  # --quick: one timed step each
     assert all(rate > 0 for rate in _numbers(results["pipeline"]))
