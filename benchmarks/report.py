@@ -195,7 +195,7 @@ def train_table(train):
                   f"{_ms(train['loss']['reference_forward_backward'])} ms"]]
     for name, step in train["step"].items():
         faults = step.get("minor_faults")
-        fault_text = f", minor page faults per step {_median_int(faults)}" if faults else ""
+        fault_text = f", minor page faults per step {round(statistics.median(faults))}" if faults else ""
         rows.append([f"training step batch {train['batch_size']}, {name.replace('_', ' ')}",
                      f"{_ms(step['step_ms'])} ms ({step['samples_per_second']:.2f} samples/s{fault_text})"])
     official = train["step"].get(OFFICIAL_STEP)
@@ -206,9 +206,6 @@ def train_table(train):
                              f"x{official['step_ms'] / step['step_ms']:.2f} samples/s"])
     return "Training, each measurement in a fresh process (medians)\n" + _table(["what", "value"], rows)
 
-
-def _median_int(values):
-    return int(round(statistics.median(values)))
 
 
 def pipeline_table(pipeline):

@@ -8,8 +8,8 @@ data" uses the real DataLoader with WORKERS 0 (samples are made in the training 
 tests/loss_reference.py (the tests check that both give the same values).
 
 The baseline "official-style" step is the official training loop on the same network and batches: dense
-batches (as the official workers deliver them), the official-style losses, the per-stage `.mean(dim=0)` sums
-with a `.item()` per logged term, `optimizer.zero_grad()`, backward, step. Both paths start with several
+batches (as the official workers deliver them), the official-style losses, the per-stage sum of their batch
+means with a `.item()` per logged term, `optimizer.zero_grad()`, backward, step. Both paths start with several
 untimed steps (`train_warmup`): the first steps of a process fault in gigabytes of fresh pages (about a
 million minor page faults in the first W32-512 step) and take up to twice as long; the minor page faults of
 every timed step are reported beside its time, so a run can show that the transient is over.
@@ -107,19 +107,12 @@ class _StepClock:
         self.stamps.append(time.perf_counter())
         self.faults.append(_minor_faults())
 
-    def step_times_ms(self, skip):
-        steps = np.diff(self.stamps)[skip:] * 1000.0
-        return [float(step) for step in steps]
-
-    def step_faults(self, skip):
-        return [int(count) for count in np.diff(self.faults)[skip:]]
-
     def summary(self, skip, batch_size):
         """{'step_ms': median, 'samples_per_second', 'steps': step ms, 'minor_faults': per timed step}."""
-        steps = self.step_times_ms(skip)
+        steps = [float(step) for step in np.diff(self.stamps)[skip:] * 1000.0]
         step_ms = statistics.median(steps)
         return {"step_ms": step_ms, "samples_per_second": 1000.0 * batch_size / step_ms, "steps": steps,
-                "minor_faults": self.step_faults(skip)}
+                "minor_faults": [int(count) for count in np.diff(self.faults)[skip:]]}
 
 
 def time_training_steps(cfg, loader, repeats, warmup, bf16, with_data, device=torch.device("cpu"), seed=0):
@@ -148,23 +141,17 @@ def time_training_steps(cfg, loader, repeats, warmup, bf16, with_data, device=to
     return clock.summary(warmup, loader.batch_size or 1)
 
 
-def _official_loss_sum(heatmaps_losses, push_losses, pull_losses):
-    """The official do_train sum: per stage, each term's batch mean added in turn, each logged by .item()."""
-    loss, logged = 0, []
-    for stage in range(len(heatmaps_losses)):
-        for term in (heatmaps_losses[stage], push_losses[stage], pull_losses[stage]):
-            if term is not None:
-                term = term.mean(dim=0)
-                logged.append(term.item())
-                loss = loss + term
-    return loss
-
-
 def official_style_step(model, optimizer, loss_fn, batch):
-    """One official training step on a dense batch (images, heatmaps, masks, joints); returns the loss."""
+    """One official training step on a dense batch (images, heatmaps, masks, joints); returns the loss.
+
+    The total is the official per-stage sum (`losses.total_loss`); each term reaches the host by `.item()`,
+    as the official loss meters read it every iteration.
+    """
     images, heatmaps, masks, joints = batch
     outputs = model(images)
-    loss = _official_loss_sum(*loss_fn(outputs, heatmaps, masks, joints))
+    loss, components = total_loss(*loss_fn(outputs, heatmaps, masks, joints))
+    for value in components.values():
+        value.item()
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()

@@ -10,7 +10,7 @@ import copy
 import pytest
 import torch
 
-from benchmarks.training import _cycle, _official_loss_sum, official_style_step, training_config
+from benchmarks.training import _cycle, official_style_step, training_config
 from higherhrnet.data.build import build_train_dataset, build_train_loader
 from higherhrnet.data.compact_batch import batch_on_device
 from higherhrnet.engine.training import MixedPrecision, build_optimizer, train_one_epoch
@@ -53,12 +53,12 @@ def test_official_style_step_takes_the_package_steps_gradients(setting):
         torch.testing.assert_close(parameter.grad, official, rtol=1e-4, atol=1e-5 * scale + 1e-12, msg=name)
 
 
-def test_official_style_loss_sum_equals_the_package_total(setting):
+def test_official_style_loss_total_equals_the_package_total(setting):
     cfg, batches = setting
     torch.manual_seed(1)
     model = build_model(cfg, is_train=True)
     images, heatmaps, masks, joints = batch_on_device(batches[0], torch.device("cpu"))
     outputs = model(images)
-    official = _official_loss_sum(*reference_loss_factory(cfg)(outputs, heatmaps, masks, joints))
+    official = total_loss(*reference_loss_factory(cfg)(outputs, heatmaps, masks, joints))[0]
     package = total_loss(*MultiLossFactory.from_config(cfg)(outputs, heatmaps, masks, joints))[0]
     torch.testing.assert_close(package, official, rtol=1e-6, atol=0.0)
